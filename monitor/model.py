@@ -1,0 +1,177 @@
+"""Frozen values passed between the pipeline's stages.
+
+fetch -> FetchResult -> parse -> ParsedFeed(ParsedItem...) -> store
+classify(ItemText) -> Classification(MilestoneHit...) -> milestones -> alerts
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What one HTTP fetch of a feed produced (success or not)."""
+
+    url: str                         # the URL asked for
+    final_url: str                   # after redirects
+    status: int | None               # HTTP status, None when no response came
+    body: bytes | None = None        # decoded (de-gzipped) body; None on 304 or failure
+    headers: dict[str, str] = field(default_factory=dict)  # lower-cased response headers
+    etag: str | None = None
+    last_modified: str | None = None
+    permanent_redirect: str | None = None  # new URL to remember after a 301/308
+    retry_after: float | None = None       # seconds, from 429/503 Retry-After
+    duration: float = 0.0                  # seconds
+    bytes_read: int = 0
+    error: str | None = None               # readable reason when the fetch failed
+    error_kind: str | None = None          # short machine tag: timeout, connect, too_large, http, ssrf...
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.status is not None and 200 <= self.status < 300
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+@dataclass(frozen=True)
+class ParsedItem:
+    """One feed entry, normalised: plain text, canonical URL, UTC date, stable identity."""
+
+    identity: str                    # stable within a feed: guid, else canonical link, else hash
+    title: str
+    url: str | None                  # canonical URL (tracking parameters and fragment removed)
+    link: str | None                 # the link as the feed gave it
+    summary: str = ""                # plain text
+    content: str = ""                # plain text
+    published: datetime | None = None  # aware UTC; None when missing or absurd
+    language: str | None = None
+    author: str | None = None
+    fingerprint: str = ""            # content fingerprint: same story from two feeds -> same value
+    raw: dict[str, Any] = field(default_factory=dict)  # JSON-safe copy of the source entry
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    """A parsed feed document."""
+
+    title: str | None
+    link: str | None
+    language: str | None
+    version: str                     # rss20, atom10, json11, ... or "" when unknown
+    items: tuple[ParsedItem, ...]
+    warning: str | None = None       # readable note when the document was broken but usable
+
+
+@dataclass(frozen=True)
+class ItemText:
+    """The text the classifier reads for one item."""
+
+    id: str
+    title: str
+    summary: str = ""
+    content: str = ""
+    published: datetime | None = None
+    language: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class MilestoneHit:
+    """One milestone detected in one item."""
+
+    type: str                        # one of the watchlist's milestone ids
+    watchlist: str
+    status: str                      # announced | completed | ...
+    confidence: float
+    evidence: str                    # the sentence (or window) that carries it
+    actors: tuple[str, ...] = ()     # actor ids matched in the evidence
+    principals: tuple[str, ...] = ()  # actor ids that identify the event (a named person...)
+    triggers: tuple[str, ...] = ()   # trigger words matched, as written in the text
+    rule: str = ""                   # id of the rule that fired
+    severity: str = "medium"
+    title: str = ""                  # the milestone type's human title
+
+
+@dataclass(frozen=True)
+class Classification:
+    """What the classifier says of one item."""
+
+    id: str
+    relevant: bool
+    score: float
+    watchlists: tuple[str, ...] = ()
+    actors: tuple[str, ...] = ()
+    milestones: tuple[MilestoneHit, ...] = ()
+    versions: dict[str, str] = field(default_factory=dict)  # watchlist name -> version
+
+    def to_json(self) -> dict[str, Any]:
+        """The `monitor classify` output line (contract), plus extra keys."""
+        return {
+            "id": self.id,
+            "relevant": self.relevant,
+            "score": round(self.score, 4),
+            "watchlists": list(self.watchlists),
+            "actors": list(self.actors),
+            "milestones": [
+                {
+                    "type": m.type,
+                    "watchlist": m.watchlist,
+                    "status": m.status,
+                    "confidence": round(m.confidence, 4),
+                    "evidence": m.evidence,
+                    "actors": list(m.actors),
+                    "triggers": list(m.triggers),
+                    "rule": m.rule,
+                }
+                for m in self.milestones
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """One report of a milestone: an item from a feed."""
+
+    title: str
+    url: str | None
+    feed: str
+    published: datetime | None
+    outlet: str | None = None        # publisher (for collapsing syndicated copies)
+
+
+@dataclass(frozen=True)
+class MilestoneAlert:
+    """Everything a channel needs to render one milestone alert."""
+
+    id: str                          # stable milestone id
+    type: str                        # milestone type id (contract)
+    type_title: str                  # human title of the type ("Ambassador named")
+    watchlist: str
+    watchlist_version: str
+    title: str                       # human headline (usually the first item's title)
+    status: str
+    severity: str
+    first_seen: datetime
+    evidence: str
+    actors: tuple[str, ...] = ()
+    triggers: tuple[str, ...] = ()
+    rule: str = ""
+    confidence: float = 0.0
+    items: tuple[SourceRef, ...] = ()
+
+
+@dataclass(frozen=True)
+class FeedHealthAlert:
+    """A coverage-health event: a feed went unhealthy or silent, or recovered."""
+
+    feed: str
+    url: str
+    state: str                       # unhealthy | recovered
+    since: datetime
+    reason: str
+    watchlists: tuple[str, ...] = ()

@@ -1,0 +1,316 @@
+"""The queries each stage needs. The caller owns the session (one per unit of work)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy.orm import Session
+
+from monitor.config import Config
+from monitor.model import Classification, ParsedItem
+from monitor.store.tables import (
+    AlertRow,
+    ChannelStateRow,
+    DeliveryAttemptRow,
+    FeedRow,
+    FetchAttemptRow,
+    ItemRow,
+    MilestoneRow,
+    MilestoneSourceRow,
+)
+
+# -- feeds -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """What a poll needs to know of a feed, read when it is claimed."""
+
+    id: int
+    name: str
+    url: str
+    language: str | None
+    interval: float
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    failures: int
+    unhealthy: bool
+    last_unconditional_at: datetime | None
+    outlet: str | None
+
+
+def _state(row: FeedRow) -> FeedState:
+    return FeedState(row.id, row.name, row.current_url or row.url, row.language, row.interval_s,
+                     row.etag, row.last_modified, row.body_hash, row.failures, row.unhealthy,
+                     row.last_unconditional_at, row.outlet)
+
+
+def sync_feeds(session: Session, config: Config, now: datetime) -> dict[str, list[str]]:
+    """Make the feeds table match the config: add, update, and retire what was removed."""
+    rows = {r.name: r for r in session.scalars(select(FeedRow))}
+    out: dict[str, list[str]] = {"added": [], "changed": [], "removed": []}
+    for f in config.feeds:
+        interval = config.feed_interval(f)
+        row = rows.pop(f.name, None)
+        if row is None:
+            session.add(FeedRow(name=f.name, url=f.url, language=f.language, outlet=f.outlet,
+                                interval_s=interval, enabled=f.enabled, in_config=True,
+                                next_check_at=now, created_at=now, failures=0, unhealthy=False,
+                                polls=0,
+                                disabled_reason=None if f.enabled else "disabled in config"))
+            out["added"].append(f.name)
+            continue
+        changed = (row.url != f.url or row.language != f.language or row.interval_s != interval
+                   or not row.in_config or row.outlet != f.outlet
+                   or (row.enabled != f.enabled
+                       and (f.enabled or row.disabled_reason == "disabled in config")))
+        if row.url != f.url:  # a new URL: forget what we knew of the old one
+            row.url, row.current_url, row.etag, row.last_modified, row.body_hash = (
+                f.url, None, None, None, None)
+            row.failures, row.unhealthy, row.next_check_at = 0, False, now
+        if not f.enabled:
+            row.enabled, row.disabled_reason = False, "disabled in config"
+        elif not row.enabled and row.disabled_reason in ("disabled in config", "removed from config"):
+            row.enabled, row.disabled_reason, row.next_check_at = True, None, now
+        row.language, row.interval_s, row.in_config, row.outlet = (
+            f.language, interval, True, f.outlet)
+        if changed:
+            out["changed"].append(f.name)
+    for name, row in rows.items():
+        if row.in_config:
+            row.in_config, row.enabled, row.disabled_reason = False, False, "removed from config"
+            out["removed"].append(name)
+    return out
+
+
+def claim_due_feeds(session: Session, *, owner: str, now: datetime, lease: timedelta,
+                    limit: int, names: Sequence[str] | None = None,
+                    ignore_schedule: bool = False) -> list[FeedState]:
+    """Claim up to ``limit`` due feeds for ``owner`` until the lease expires.
+
+    ``FOR UPDATE SKIP LOCKED`` on PostgreSQL lets replicas claim disjoint sets; a lease left by a
+    dead replica expires and the feed is claimed again.
+    """
+    cond = [FeedRow.enabled.is_(True),
+            or_(FeedRow.lease_until.is_(None), FeedRow.lease_until < now)]
+    if not ignore_schedule:
+        cond.append(or_(FeedRow.next_check_at.is_(None), FeedRow.next_check_at <= now))
+    if names:
+        cond.append(FeedRow.name.in_(list(names)))
+    q = (select(FeedRow).where(and_(*cond)).order_by(FeedRow.next_check_at, FeedRow.id)
+         .limit(limit).with_for_update(skip_locked=True))
+    rows = list(session.scalars(q))
+    for row in rows:
+        row.lease_owner, row.lease_until = owner, now + lease
+    session.flush()
+    return [_state(r) for r in rows]
+
+
+def release_feed(session: Session, feed_id: int, owner: str) -> None:
+    session.execute(update(FeedRow).where(FeedRow.id == feed_id, FeedRow.lease_owner == owner)
+                    .values(lease_owner=None, lease_until=None))
+
+
+def feed_by_id(session: Session, feed_id: int) -> FeedRow:
+    row = session.get(FeedRow, feed_id)
+    assert row is not None
+    return row
+
+
+# -- items -----------------------------------------------------------------------------------
+
+
+def insert_items(session: Session, feed_id: int, items: Sequence[ParsedItem],
+                 now: datetime) -> list[ItemRow]:
+    """Store the items this feed has not stored before; return the new rows (flushed, with ids).
+
+    Identity is unique per feed (a database constraint), so a concurrent or repeated poll cannot
+    store one twice; a story seen from another feed is linked by ``story_id``.
+    """
+    if not items:
+        return []
+    idents = list({i.identity for i in items})
+    known: set[str] = set()
+    for chunk in _chunks(idents, 500):
+        known.update(session.scalars(select(ItemRow.identity).where(
+            ItemRow.feed_id == feed_id, ItemRow.identity.in_(chunk))))
+    fresh: dict[str, ParsedItem] = {}
+    for it in items:
+        if it.identity not in known and it.identity not in fresh:
+            fresh[it.identity] = it
+    if not fresh:
+        return []
+    rows = [ItemRow(feed_id=feed_id, identity=it.identity[:512], url=it.url, link=it.link,
+                    title=it.title, summary=it.summary, content=it.content, author=it.author,
+                    language=it.language, published=it.published, first_seen_at=now,
+                    fingerprint=it.fingerprint, raw=it.raw, watchlists=[], actors=[],
+                    milestones=[])
+            for it in fresh.values()]
+    session.add_all(rows)
+    session.flush()
+    _link_stories(session, rows)
+    return rows
+
+
+def _link_stories(session: Session, rows: Sequence[ItemRow]) -> None:
+    """Give each new item the id of the first item of the same story (URL or fingerprint)."""
+    urls = [r.url for r in rows if r.url]
+    prints = [r.fingerprint for r in rows if r.fingerprint]
+    first: dict[tuple[str, str], int] = {}
+    for col, values, tag in ((ItemRow.url, urls, "u"), (ItemRow.fingerprint, prints, "f")):
+        for chunk in _chunks(values, 500):
+            q = (select(col, func.min(func.coalesce(ItemRow.story_id, ItemRow.id)))
+                 .where(col.in_(chunk)).group_by(col))
+            for value, sid in session.execute(q):
+                first[(tag, value)] = sid
+    for r in rows:
+        cands = [first.get(("u", r.url or "")), first.get(("f", r.fingerprint))]
+        ids = [c for c in cands if c is not None]
+        r.story_id = min(ids) if ids else r.id
+
+
+def save_classification(session: Session, row: ItemRow, c: Classification, now: datetime) -> None:
+    row.classified_at = now
+    row.relevant = c.relevant
+    row.score = c.score
+    row.watchlists = list(c.watchlists)
+    row.actors = list(c.actors)
+    row.milestones = c.to_json()["milestones"]
+    row.classifier_version = json.dumps(c.versions, sort_keys=True) if c.versions else None
+
+
+def unclassified_items(session: Session, limit: int) -> list[ItemRow]:
+    return list(session.scalars(select(ItemRow).where(ItemRow.classified_at.is_(None))
+                                .order_by(ItemRow.id).limit(limit)))
+
+
+def record_attempt(session: Session, *, feed_id: int, started_at: datetime, url: str,
+                   status: int | None, outcome: str, duration: float, nbytes: int,
+                   seen: int, new: int, error: str | None, worker: str) -> None:
+    session.add(FetchAttemptRow(feed_id=feed_id, started_at=started_at, url=url, status=status,
+                                outcome=outcome, duration=duration, bytes=nbytes,
+                                items_seen=seen, items_new=new, error=error, worker=worker))
+
+
+# -- milestones and the outbox ---------------------------------------------------------------
+
+
+def lock_milestones(session: Session, watchlist: str, type_: str) -> None:
+    """Serialise milestone creation per (watchlist, type) across replicas on PostgreSQL.
+
+    SQLite's BEGIN IMMEDIATE already serialises writers.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
+                        {"k": f"milestone:{watchlist}:{type_}"})
+
+
+def milestone_candidates(session: Session, watchlist: str, type_: str, around: datetime,
+                         window: timedelta) -> list[MilestoneRow]:
+    q = select(MilestoneRow).where(
+        MilestoneRow.watchlist == watchlist, MilestoneRow.type == type_,
+        MilestoneRow.event_at >= around - window, MilestoneRow.event_at <= around + window)
+    return list(session.scalars(q))
+
+
+def add_source(session: Session, milestone_id: str, item_id: int, status: str, evidence: str,
+               confidence: float, now: datetime) -> bool:
+    """Attach an item to a milestone; False when it was already attached."""
+    exists = session.scalar(select(MilestoneSourceRow.id).where(
+        MilestoneSourceRow.milestone_id == milestone_id, MilestoneSourceRow.item_id == item_id))
+    if exists:
+        return False
+    session.add(MilestoneSourceRow(milestone_id=milestone_id, item_id=item_id, status=status,
+                                   evidence=evidence, confidence=confidence, added_at=now))
+    return True
+
+
+def distinct_sources(session: Session, milestone_id: str) -> int:
+    """Distinct outlets reporting a milestone: syndicated copies (one story) count once."""
+    q = (select(func.count(func.distinct(func.coalesce(ItemRow.story_id, ItemRow.id))))
+         .select_from(MilestoneSourceRow).join(ItemRow, ItemRow.id == MilestoneSourceRow.item_id)
+         .where(MilestoneSourceRow.milestone_id == milestone_id))
+    return int(session.scalar(q) or 0)
+
+
+def enqueue_alert(session: Session, *, channel: str, event: str, dedupe_key: str,
+                  milestone_id: str | None, payload: dict[str, Any], now: datetime) -> bool:
+    """Write an outbox row unless one exists for (dedupe_key, channel); True when written."""
+    exists = session.scalar(select(AlertRow.id).where(AlertRow.dedupe_key == dedupe_key,
+                                                      AlertRow.channel == channel))
+    if exists:
+        return False
+    session.add(AlertRow(delivery_id=uuid.uuid4().hex, channel=channel, event=event,
+                         dedupe_key=dedupe_key, milestone_id=milestone_id, payload=payload,
+                         state="pending", attempts=0, next_attempt_at=now, created_at=now))
+    return True
+
+
+def claim_alerts(session: Session, *, owner: str, now: datetime, lease: timedelta,
+                 limit: int, channels: Iterable[str] | None = None,
+                 ids: Sequence[int] | None = None) -> list[AlertRow]:
+    cond = [AlertRow.state == "pending", AlertRow.next_attempt_at <= now,
+            or_(AlertRow.lease_until.is_(None), AlertRow.lease_until < now)]
+    if channels is not None:
+        cond.append(AlertRow.channel.in_(list(channels)))
+    if ids:
+        cond.append(AlertRow.id.in_(list(ids)))
+    q = (select(AlertRow).where(and_(*cond)).order_by(AlertRow.next_attempt_at, AlertRow.id)
+         .limit(limit).with_for_update(skip_locked=True))
+    rows = list(session.scalars(q))
+    for r in rows:
+        r.lease_owner, r.lease_until = owner, now + lease
+    session.flush()
+    return rows
+
+
+def record_delivery(session: Session, alert_id: int, *, owner: str, now: datetime,
+                    outcome: str, duration: float, status: int | None, error: str | None,
+                    next_attempt_at: datetime | None) -> None:
+    """Record one attempt and move the alert to delivered, pending (retry) or dead."""
+    row = session.get(AlertRow, alert_id)
+    assert row is not None
+    row.attempts += 1
+    row.lease_owner, row.lease_until = None, None
+    row.last_error = error
+    if outcome == "delivered":
+        row.state, row.delivered_at = "delivered", now
+    elif outcome == "dead":
+        row.state = "dead"
+    else:
+        row.state, row.next_attempt_at = "pending", next_attempt_at or now
+    session.add(DeliveryAttemptRow(alert_id=alert_id, at=now, duration=duration, outcome=outcome,
+                                   status=status, error=error, worker=owner))
+
+
+def milestone_sources(session: Session, milestone_id: str) -> list[tuple[ItemRow, FeedRow]]:
+    q = (select(ItemRow, FeedRow).join(MilestoneSourceRow, MilestoneSourceRow.item_id == ItemRow.id)
+         .join(FeedRow, FeedRow.id == ItemRow.feed_id)
+         .where(MilestoneSourceRow.milestone_id == milestone_id)
+         .order_by(func.coalesce(ItemRow.published, ItemRow.first_seen_at), ItemRow.id))
+    return [(i, f) for i, f in session.execute(q).tuples()]
+
+
+def last_digest(session: Session, channel: str) -> datetime | None:
+    row = session.get(ChannelStateRow, channel)
+    return row.last_digest_at if row else None
+
+
+def set_last_digest(session: Session, channel: str, when: datetime) -> None:
+    row = session.get(ChannelStateRow, channel)
+    if row is None:
+        session.add(ChannelStateRow(channel=channel, last_digest_at=when))
+    else:
+        row.last_digest_at = when
+
+
+def _chunks(values: Sequence[Any], n: int) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(values), n):
+        yield values[i:i + n]

@@ -1,0 +1,109 @@
+"""The store on both databases: migrations, identity, stories, leases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import select
+
+from monitor.config import Config, FeedConfig
+from monitor.model import ParsedItem
+from monitor.store import queries
+from monitor.store.db import ensure_schema, make_engine, sessions
+from monitor.store.tables import Base, FeedRow, ItemRow
+
+NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def item(ident: str, url: str | None = None, fp: str = "", title: str = "t") -> ParsedItem:
+    return ParsedItem(identity=ident, title=title, url=url, link=url, fingerprint=fp or ident,
+                      published=NOW - timedelta(hours=1))
+
+
+def config(*names: str) -> Config:
+    return Config(feeds=[FeedConfig(name=n, url=f"https://example.org/{n}") for n in names])
+
+
+def test_migrations_match_models(engine: Any) -> None:
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
+                                Base.metadata)
+    assert diff == []
+
+
+def test_ensure_schema_upgrades_empty_sqlite(sqlite_url: str) -> None:
+    eng = make_engine(sqlite_url)
+    ensure_schema(eng, auto=False)  # an empty SQLite file is upgraded by run/poll
+    ensure_schema(eng, auto=False)
+    eng.dispose()
+
+
+def test_items_stored_once_and_stories_linked(engine: Any) -> None:
+    mk = sessions(engine)
+    with mk.begin() as s:
+        queries.sync_feeds(s, config("a", "b"), NOW)
+    with mk.begin() as s:
+        a, b = (s.scalar(select(FeedRow.id).where(FeedRow.name == n)) for n in ("a", "b"))
+        rows = queries.insert_items(s, a, [item("1", "https://x.org/1"), item("2", None, "fp2"),
+                                           item("1", "https://x.org/1")], NOW)
+        assert len(rows) == 2
+    with mk.begin() as s:
+        assert queries.insert_items(s, a, [item("1", "https://x.org/1")], NOW) == []
+        again = queries.insert_items(s, b, [item("x", "https://x.org/1"),
+                                            item("y", None, "fp2"), item("z", None, "fp3")], NOW)
+        assert len(again) == 3
+    with mk() as s:
+        got = {r.identity: r for r in s.scalars(select(ItemRow))}
+        assert got["x"].story_id == got["1"].id  # same canonical URL from another feed
+        assert got["y"].story_id == got["2"].id  # same fingerprint
+        assert got["z"].story_id == got["z"].id
+        assert got["1"].first_seen_at == NOW and got["1"].first_seen_at.tzinfo is not None
+
+
+def test_sync_feeds_adds_changes_and_retires(engine: Any) -> None:
+    mk = sessions(engine)
+    with mk.begin() as s:
+        assert queries.sync_feeds(s, config("a", "b"), NOW)["added"] == ["a", "b"]
+    with mk.begin() as s:
+        out = queries.sync_feeds(s, config("b", "c"), NOW)
+    assert out == {"added": ["c"], "changed": [], "removed": ["a"]}
+    with mk() as s:
+        a = s.scalar(select(FeedRow).where(FeedRow.name == "a"))
+        assert a is not None and not a.enabled and a.disabled_reason == "removed from config"
+    with mk.begin() as s:
+        queries.sync_feeds(s, config("a", "b", "c"), NOW)
+    with mk() as s:
+        a = s.scalar(select(FeedRow).where(FeedRow.name == "a"))
+        assert a is not None and a.enabled
+
+
+def test_claims_are_disjoint_and_leases_expire(engine: Any) -> None:
+    mk = sessions(engine)
+    with mk.begin() as s:
+        queries.sync_feeds(s, config(*[f"f{i}" for i in range(10)]), NOW)
+    lease = timedelta(minutes=5)
+    with mk.begin() as s:
+        one = queries.claim_due_feeds(s, owner="r1", now=NOW, lease=lease, limit=6)
+    with mk.begin() as s:
+        two = queries.claim_due_feeds(s, owner="r2", now=NOW, lease=lease, limit=6)
+    assert len(one) == 6 and len(two) == 4
+    assert not {f.id for f in one} & {f.id for f in two}
+    with mk.begin() as s:
+        assert queries.claim_due_feeds(s, owner="r3", now=NOW, lease=lease, limit=10) == []
+    later = NOW + lease + timedelta(seconds=1)  # r1 died: its feeds are claimed again
+    with mk.begin() as s:
+        three = queries.claim_due_feeds(s, owner="r3", now=later, lease=lease, limit=10)
+    assert len(three) == 10
+
+
+@pytest.mark.parametrize("bad", [datetime(2026, 1, 1)])
+def test_naive_datetimes_are_refused(engine: Any, bad: datetime) -> None:
+    mk = sessions(engine)
+    with pytest.raises(Exception, match="naive"), mk.begin() as s:
+        s.add(FeedRow(name="n", url="https://x.org", created_at=bad, interval_s=1.0,
+                      enabled=True, in_config=True, failures=0, unhealthy=False, polls=0))
+        s.flush()

@@ -62,8 +62,9 @@ class DeliveryError(MonitorError):
     """An alert could not be delivered to a channel."""
 
     def __init__(self, channel: str, message: str, *, retryable: bool,
-                 status: int | None = None) -> None:
+                 status: int | None = None, retry_after: float | None = None) -> None:
         self.channel = channel
         self.retryable = retryable
         self.status = status
+        self.retry_after = retry_after  # seconds the receiver asked us to wait (429/503)
         super().__init__(f"channel {channel}: {message}")

@@ -1,0 +1,303 @@
+"""The transactional outbox: alerts written with their milestone, delivered by a worker.
+
+``enqueue_milestone`` runs inside the transaction that creates (or steps) a milestone, so an
+alert exists if and only if its milestone does. ``Deliverer`` claims due rows with a lease, sends
+them, and records every attempt; a crash between the send and the record leaves the lease to
+expire and the retry carries the same ``X-Monitor-Delivery`` id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Self
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from monitor.alerts import render
+from monitor.alerts.email import send_email
+from monitor.alerts.webhook import post_webhook
+from monitor.config import Config, ConsoleChannel, EmailChannel, WebhookChannel
+from monitor.errors import DeliveryError
+from monitor.log import get_logger
+from monitor.milestones import channel_wants
+from monitor.model import FeedHealthAlert, MilestoneAlert, SourceRef
+from monitor.store import queries
+from monitor.store.tables import AlertRow, MilestoneRow
+
+log = get_logger("monitor.alerts")
+
+AnyChannel = WebhookChannel | EmailChannel | ConsoleChannel
+
+
+def enqueue_milestone(session: Session, config: Config, ms: MilestoneRow, now: datetime,
+                      *, step: str | None = None) -> int:
+    """Write one outbox row per channel that wants this milestone; returns how many."""
+    n = 0
+    key = f"milestone:{ms.id}" + (f":{step}" if step else "")
+    for ch in config.alerts.channels:
+        if not ch.enabled or ch.mode != "immediate" or "milestone" not in ch.events:
+            continue
+        if not channel_wants(watchlists=ch.watchlists, types=ch.types,
+                             min_severity=ch.min_severity, watchlist=ms.watchlist,
+                             type_=ms.type, severity=ms.severity):
+            continue
+        n += queries.enqueue_alert(session, channel=ch.name, event="milestone", dedupe_key=key,
+                                   milestone_id=ms.id, payload={"step": step}, now=now)
+    return n
+
+
+def enqueue_feed_health(session: Session, config: Config, alert: FeedHealthAlert,
+                        now: datetime) -> int:
+    """One ``feed_unhealthy``/``feed_recovered`` event per transition, per channel."""
+    n = 0
+    key = f"feed:{alert.feed}:{alert.state}:{alert.since.isoformat()}"
+    for ch in config.alerts.channels:
+        if not ch.enabled or "feed_health" not in ch.events:
+            continue
+        if ch.watchlists and alert.watchlists and not set(ch.watchlists) & set(alert.watchlists):
+            continue
+        n += queries.enqueue_alert(session, channel=ch.name, event="feed_health", dedupe_key=key,
+                                   milestone_id=None, payload=_health_json(alert), now=now)
+    return n
+
+
+def _health_json(a: FeedHealthAlert) -> dict[str, Any]:
+    return {"feed": a.feed, "url": a.url, "state": a.state, "since": a.since.isoformat(),
+            "reason": a.reason, "watchlists": list(a.watchlists)}
+
+
+def _health_from_json(d: dict[str, Any]) -> FeedHealthAlert:
+    return FeedHealthAlert(feed=d["feed"], url=d["url"], state=d["state"],
+                           since=datetime.fromisoformat(d["since"]), reason=d.get("reason", ""),
+                           watchlists=tuple(d.get("watchlists", ())))
+
+
+def milestone_alert(session: Session, ms: MilestoneRow) -> MilestoneAlert:
+    """Build the alert of a milestone from the database, with its sources as they are now."""
+    sources = tuple(SourceRef(title=i.title, url=i.url or i.link, feed=f.name,
+                              published=i.published or i.first_seen_at, outlet=f.outlet)
+                    for i, f in queries.milestone_sources(session, ms.id))
+    return MilestoneAlert(id=ms.id, type=ms.type, type_title=ms.type_title,
+                          watchlist=ms.watchlist, watchlist_version=ms.watchlist_version,
+                          title=ms.title, status=ms.status, severity=ms.severity,
+                          first_seen=ms.first_seen_at, evidence=ms.evidence,
+                          actors=tuple(ms.actors), triggers=tuple(ms.triggers), rule=ms.rule,
+                          confidence=ms.confidence, items=sources)
+
+
+@dataclass
+class DeliveryStats:
+    delivered: int = 0
+    retried: int = 0
+    dead: int = 0
+    by_channel: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def count(self, channel: str, outcome: str) -> None:
+        attr = {"delivered": "delivered", "retry": "retried", "dead": "dead"}[outcome]
+        setattr(self, attr, getattr(self, attr) + 1)
+        per = self.by_channel.setdefault(channel, {})
+        per[outcome] = per.get(outcome, 0) + 1
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    alert_id: int
+    delivery_id: str
+    channel: str
+    attempts: int
+    event: str
+    milestone: MilestoneAlert | None
+    health: FeedHealthAlert | None
+
+
+class Deliverer:
+    """Sends due outbox rows to their channels and records every attempt."""
+
+    def __init__(self, config: Config, sessions: sessionmaker[Session], *, owner: str,
+                 client: httpx.AsyncClient | None = None,
+                 clock: Callable[[], datetime], rng: random.Random | None = None,
+                 echo: Callable[[str], None] | None = None,
+                 on_outcome: Callable[[str, str], None] | None = None) -> None:
+        self.config = config
+        self.sessions = sessions
+        self.owner = owner
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.channels: dict[str, AnyChannel] = {c.name: c for c in config.alerts.channels}
+        self._client = client
+        self._own_client = client is None
+        self.echo = echo or (lambda s: print(s, file=sys.stdout, flush=True))
+        self.on_outcome = on_outcome
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._client is not None and self._own_client:
+            await self._client.aclose()
+            self._client = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            # Webhook redirects are not followed: a 3xx is the receiver's misconfiguration.
+            self._client = httpx.AsyncClient(follow_redirects=False, timeout=10.0,
+                                             headers={"User-Agent": self.config.fetch.user_agent})
+        return self._client
+
+    async def deliver_due(self, *, limit: int = 100, ids: list[int] | None = None) -> DeliveryStats:
+        """Deliver every due alert (or the given ids), a batch at a time."""
+        stats = DeliveryStats()
+        while True:
+            prepared = await asyncio.to_thread(self._claim, limit, ids)
+            if not prepared:
+                return stats
+            await asyncio.gather(*(self._deliver_one(p, stats) for p in prepared))
+            if ids:
+                return stats
+
+    def _claim(self, limit: int, ids: list[int] | None) -> list[_Prepared]:
+        now = self.clock()
+        with self.sessions.begin() as s:
+            rows = queries.claim_alerts(s, owner=self.owner, now=now, lease=timedelta(minutes=5),
+                                        limit=limit, channels=list(self.channels), ids=ids)
+            out = []
+            for r in rows:
+                ms = None
+                health = None
+                if r.event == "milestone" and r.milestone_id:
+                    mrow = s.get(MilestoneRow, r.milestone_id)
+                    if mrow is not None:
+                        ms = milestone_alert(s, mrow)
+                elif r.event == "feed_health":
+                    health = _health_from_json(r.payload)
+                elif r.event == "test":
+                    ms = _test_alert(now)
+                out.append(_Prepared(r.id, r.delivery_id, r.channel, r.attempts, r.event, ms,
+                                     health))
+            return out
+
+    async def _deliver_one(self, p: _Prepared, stats: DeliveryStats) -> None:
+        ch = self.channels[p.channel]
+        started = time.perf_counter()
+        status: int | None = None
+        error: str | None = None
+        outcome = "delivered"
+        retry_after: float | None = None
+        try:
+            if p.milestone is None and p.health is None:
+                raise DeliveryError(p.channel, "the milestone of this alert no longer exists",
+                                    retryable=False)
+            status = await self._send(ch, p)
+        except DeliveryError as exc:
+            error, status = str(exc), exc.status
+            retry_after = exc.retry_after
+            outcome = "retry" if exc.retryable else "dead"
+        except Exception as exc:  # noqa: BLE001 - the per-delivery boundary: never crash the loop
+            error, outcome = f"{type(exc).__name__}: {exc}", "retry"
+        attempts = p.attempts + 1
+        if outcome == "retry" and attempts >= self.config.alerting.max_attempts:
+            outcome = "dead"
+        now = self.clock()
+        next_at = None
+        if outcome == "retry":
+            delay = min(self.config.alerting.retry_max,
+                        self.config.alerting.retry_base * 2 ** (attempts - 1))
+            delay *= 1 + self.rng.uniform(-0.2, 0.2)
+            if retry_after:
+                delay = max(delay, min(retry_after, self.config.alerting.retry_max))
+            next_at = now + timedelta(seconds=delay)
+        duration = time.perf_counter() - started
+        await asyncio.to_thread(self._record, p, outcome, duration, status, error, next_at)
+        stats.count(p.channel, outcome)
+        if self.on_outcome:
+            self.on_outcome(p.channel, outcome)
+        log.log(20 if outcome == "delivered" else 30, f"alert_{outcome}" if outcome != "retry"
+                else "alert_retry_scheduled", channel=p.channel, delivery_id=p.delivery_id,
+                milestone_id=p.milestone.id if p.milestone else None, status=status, error=error,
+                attempts=attempts)
+
+    def _record(self, p: _Prepared, outcome: str, duration: float, status: int | None,
+                error: str | None, next_at: datetime | None) -> None:
+        with self.sessions.begin() as s:
+            queries.record_delivery(s, p.alert_id, owner=self.owner, now=self.clock(),
+                                    outcome=outcome, duration=duration, status=status,
+                                    error=error, next_attempt_at=next_at)
+
+    async def _send(self, ch: AnyChannel, p: _Prepared) -> int | None:
+        sent_at = self.clock()
+        if isinstance(ch, ConsoleChannel):
+            self.echo(_console_line(p))
+            return None
+        if isinstance(ch, WebhookChannel):
+            subject: MilestoneAlert | FeedHealthAlert = p.milestone or p.health  # type: ignore[assignment]
+            payload = render.render_for_format(ch.format, subject, sent_at=sent_at,
+                                               delivery_id=p.delivery_id,
+                                               options={"chat_id": ch.chat_id})
+            body = render.encode_body(payload)
+            return await post_webhook(self.client, channel=ch.name, url=ch.url, body=body,
+                                      delivery_id=p.delivery_id, secret=ch.secret,
+                                      timeout=ch.timeout, extra_headers=ch.headers)
+        if p.milestone is not None:
+            msg = render.email_message(p.milestone, sender=ch.from_, recipients=list(ch.to),
+                                       subject_prefix=ch.subject_prefix,
+                                       delivery_id=p.delivery_id)
+        else:
+            assert p.health is not None
+            msg = render.email_health_message(p.health, sender=ch.from_, recipients=list(ch.to),
+                                              subject_prefix=ch.subject_prefix,
+                                              delivery_id=p.delivery_id)
+        await send_email(msg, channel=ch.name, host=ch.host, port=ch.port, starttls=ch.starttls,
+                         tls=ch.tls, username=ch.username, password=ch.password,
+                         timeout=ch.timeout)
+        return None
+
+
+def _console_line(p: _Prepared) -> str:
+    if p.milestone is not None:
+        m = p.milestone
+        src = "; ".join(f"{s.feed}: {s.url}" for s in m.items[:5])
+        return (f"ALERT [{m.watchlist}] {m.type_title or m.type} ({m.status}, {m.severity}): "
+                f"{m.title}\n  evidence: {m.evidence}\n  sources ({len(m.items)}): {src}")
+    assert p.health is not None
+    h = p.health
+    return f"ALERT feed {h.feed} is {h.state} since {h.since.isoformat()}: {h.reason}"
+
+
+def _test_alert(now: datetime) -> MilestoneAlert:
+    return MilestoneAlert(id="test", type="test", type_title="Test alert", watchlist="test",
+                          watchlist_version="", title="monitor test alert: this channel works",
+                          status="announced", severity="low", first_seen=now,
+                          evidence="This is a test alert sent by `monitor alerts test`.")
+
+
+def enqueue_test(session: Session, channel: str, now: datetime) -> int:
+    """Queue a test alert for one channel; returns its id."""
+    import uuid
+
+    row = AlertRow(delivery_id=uuid.uuid4().hex, channel=channel, event="test",
+                   dedupe_key=f"test:{uuid.uuid4().hex}", milestone_id=None, payload={},
+                   state="pending", attempts=0, next_attempt_at=now, created_at=now)
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def retry_alert(session: Session, alert_id: int, now: datetime) -> bool:
+    """Put a dead (or pending) alert back in the queue, keeping its delivery id."""
+    row = session.scalar(select(AlertRow).where(AlertRow.id == alert_id))
+    if row is None or row.state == "delivered":
+        return False
+    row.state, row.next_attempt_at, row.lease_owner, row.lease_until = "pending", now, None, None
+    return True

@@ -121,6 +121,8 @@ class AlertingConfig(_Model):
 
 
 Severity = Literal["low", "medium", "high", "critical"]
+Event = Literal["milestone", "feed_health", "digest"]
+EVENTS: tuple[Event, ...] = ("milestone", "feed_health", "digest")
 
 
 class _ChannelBase(_Model):
@@ -130,8 +132,7 @@ class _ChannelBase(_Model):
     min_severity: Severity = "low"
     mode: Literal["immediate", "digest"] = "immediate"
     digest_every: Duration = 86400.0
-    events: list[Literal["milestone", "feed_health", "digest"]] = Field(
-        default_factory=lambda: ["milestone", "feed_health", "digest"])
+    events: list[Event] = Field(default_factory=lambda: list(EVENTS))
     enabled: bool = True
 
 

@@ -1,0 +1,454 @@
+"""The HTTP edge: fetch one feed URL politely and safely, and say what happened.
+
+``Fetcher.fetch`` never raises for network or HTTP trouble; it returns a FetchResult whose
+``error``/``error_kind`` say what went wrong (timeout, connect, too_large, http, ssrf, scheme,
+redirect, protocol). Safety, and where it lives:
+
+* SSRF: every TCP connection, for every redirect hop, goes through ``_GuardedBackend``, which
+  resolves the host itself, refuses loopback/private/link-local/... addresses, and then dials
+  the very address it checked, so DNS rebinding between check and connect is impossible.
+* Redirects are followed here, not by httpx, so each hop's scheme is checked and loops and
+  over-long chains are reported.
+* Size: Content-Length is checked first; then the raw stream is inflated by our own zlib
+  loop with ``max_length``, so a gzip bomb never inflates past the limit plus one byte.
+* Politeness: a global slot limit, a per-host slot limit and a minimum gap between request
+  starts to one host (clock and sleep are injectable).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import time
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import urljoin, urlsplit
+
+import httpcore
+import httpx
+
+from monitor.model import FetchResult
+
+Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
+Dialer = Callable[[str, int], tuple[str, int]]
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_PERMANENT = frozenset({301, 308})
+_ALLOWED_SCHEMES = frozenset({"http", "https"})
+_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, "
+           "application/rdf+xml;q=0.9, application/xml;q=0.9, text/xml;q=0.9, "
+           "application/json;q=0.8, */*;q=0.5")
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    """Limits and identity of the fetcher; see CONTRACT.md for allow_private_networks."""
+
+    user_agent: str = "monitor/0.1 (+https://github.com/monitor; news milestone monitor)"
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0
+    total_timeout: float = 60.0
+    max_body_bytes: int = 10 * 1024 * 1024   # after decompression
+    max_connections: int = 20
+    per_host_connections: int = 2
+    per_host_min_gap: float = 1.0           # seconds between request starts to one host
+    max_redirects: int = 5
+    allow_private_networks: bool = False
+
+
+# --------------------------------------------------------------------------------------------
+# Internal failures, turned into FetchResult errors by Fetcher.fetch
+
+
+class _Failure(Exception):
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class _Refused(_Failure):
+    """Raised inside the connection pool when an address is not allowed."""
+
+    def __init__(self, host: str, address: str) -> None:
+        super().__init__("ssrf", f"refused to connect to {host} ({address}): "
+                                 "not a public address (fetch.allow_private_networks is off)")
+
+
+# --------------------------------------------------------------------------------------------
+# Addresses
+
+
+def is_public_address(address: str) -> bool:
+    """False for loopback, private, link-local, multicast, reserved, unspecified... addresses.
+
+    IPv4 addresses embedded in IPv6 (mapped, 6to4, Teredo, NAT64) are judged as IPv4.
+    """
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is None and ip in ipaddress.IPv6Network("64:ff9b::/96"):
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None and not is_public_address(str(embedded)):
+            return False
+    return not (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
+                or ip.is_reserved or ip.is_unspecified or not ip.is_global)
+
+
+async def system_resolver(host: str, port: int) -> list[str]:
+    """Addresses for host from the OS resolver (getaddrinfo in the event loop's executor)."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    seen: list[str] = []
+    for *_, sockaddr in infos:
+        address = str(sockaddr[0])
+        if address not in seen:
+            seen.append(address)
+    return seen
+
+
+class _GuardedBackend(httpcore.AsyncNetworkBackend):
+    """Resolve, check every address, dial only a checked one."""
+
+    def __init__(self, resolver: Resolver, allow_private: bool, dial: Dialer | None) -> None:
+        self._inner = httpcore.AnyIOBackend()
+        self._resolver = resolver
+        self._allow_private = allow_private
+        self._dial = dial
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                          local_address: str | None = None,
+                          socket_options: Any = None) -> httpcore.AsyncNetworkStream:
+        literal = host.strip("[]")
+        try:
+            ipaddress.ip_address(literal)
+            addresses: Sequence[str] = [literal]
+        except ValueError:
+            try:
+                addresses = await self._resolver(host, port)
+            except (OSError, UnicodeError) as exc:
+                raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+        if not addresses:
+            raise httpcore.ConnectError(f"cannot resolve {host}: no addresses")
+        if not self._allow_private:
+            # Refuse when ANY address is private: an attacker's name may mix both kinds.
+            for address in addresses:
+                if not is_public_address(address):
+                    raise _Refused(host, address)
+        last: Exception | None = None
+        for address in addresses:
+            target, target_port = self._dial(address, port) if self._dial else (address, port)
+            try:
+                return await self._inner.connect_tcp(target, target_port, timeout=timeout,
+                                                     local_address=local_address,
+                                                     socket_options=socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last = exc
+        assert last is not None
+        raise last
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None,
+                                  socket_options: Any = None) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("unix sockets are not used by the fetcher")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class _GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport with our network backend (httpx has no public hook for one)."""
+
+    def __init__(self, *, limits: httpx.Limits, backend: _GuardedBackend) -> None:
+        super().__init__(limits=limits, trust_env=False)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(),   # certifi bundle, as httpx does
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=backend,
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Bodies
+
+
+class _Inflater:
+    """Undo Content-Encoding with a hard cap on the output (gzip bombs stop at limit + 1)."""
+
+    def __init__(self, encoding: str, limit: int) -> None:
+        self.limit = limit
+        self.total = 0
+        self._raw_deflate_tried = False
+        encoding = encoding.strip().lower()
+        if encoding in ("", "identity"):
+            self._wbits: int | None = None
+        elif encoding in ("gzip", "x-gzip"):
+            self._wbits = 16 + zlib.MAX_WBITS
+        elif encoding == "deflate":
+            self._wbits = zlib.MAX_WBITS
+        else:
+            raise _Failure("protocol", f"unsupported Content-Encoding {encoding!r}")
+        self._z = zlib.decompressobj(self._wbits) if self._wbits is not None else None
+
+    def feed(self, data: bytes) -> bytes:
+        if self._z is None:
+            return self._count(data)
+        out = bytearray()
+        while data:
+            try:
+                chunk = self._z.decompress(data, self.limit - self.total + 1)
+            except zlib.error as exc:
+                if self._wbits == zlib.MAX_WBITS and self.total == 0 and not out \
+                        and not self._raw_deflate_tried:
+                    # Some servers send raw deflate without the zlib header.
+                    self._raw_deflate_tried = True
+                    self._z = zlib.decompressobj(-zlib.MAX_WBITS)
+                    continue
+                raise _Failure("protocol", f"corrupt compressed body: {exc}") from exc
+            out += self._count(chunk)
+            if self._z.eof:
+                data = self._z.unused_data
+                if not data.startswith(b"\x1f\x8b"):
+                    return bytes(out)          # trailing garbage after the stream: ignore
+                self._z = zlib.decompressobj(self._wbits or zlib.MAX_WBITS)
+            else:
+                data = self._z.unconsumed_tail
+        return bytes(out)
+
+    def finish(self) -> bytes:
+        return self._count(self._z.flush()) if self._z is not None else b""
+
+    def _count(self, chunk: bytes) -> bytes:
+        self.total += len(chunk)
+        if self.total > self.limit:
+            raise _Failure("too_large", f"body exceeds {self.limit} bytes")
+        return chunk
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+# --------------------------------------------------------------------------------------------
+# The fetcher
+
+
+@dataclass
+class _Progress:
+    url: str
+    final_url: str
+    status: int | None = None
+    bytes_read: int = 0
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Fetcher:
+    """Fetch feeds with one pooled httpx.AsyncClient; use as an async context manager."""
+
+    def __init__(self, settings: FetchSettings, *, resolver: Resolver | None = None,
+                 clock: Callable[[], float] | None = None,
+                 sleep: Callable[[float], Awaitable[Any]] | None = None,
+                 dial: Dialer | None = None) -> None:
+        """``dial`` maps an approved address to where to actually connect (tests only)."""
+        self.settings = settings
+        self._clock = clock or time.monotonic
+        self._sleep = sleep or asyncio.sleep
+        self._slots = asyncio.Semaphore(settings.max_connections)
+        self._host_slots: dict[str, asyncio.Semaphore] = {}
+        self._host_next_start: dict[str, float] = {}
+        backend = _GuardedBackend(resolver or system_resolver,
+                                  settings.allow_private_networks, dial)
+        # httpx slows down past ~20 concurrent requests in one pool; our semaphore keeps the
+        # pool at or under max_connections anyway.
+        limits = httpx.Limits(max_connections=settings.max_connections,
+                              max_keepalive_connections=min(10, settings.max_connections),
+                              keepalive_expiry=30.0)
+        self._client = httpx.AsyncClient(
+            transport=_GuardedTransport(limits=limits, backend=backend),
+            timeout=httpx.Timeout(connect=settings.connect_timeout, read=settings.read_timeout,
+                                  write=settings.read_timeout, pool=settings.total_timeout),
+            headers={"User-Agent": settings.user_agent, "Accept": _ACCEPT,
+                     "Accept-Encoding": "gzip, deflate"},
+            # Redirects are followed by hand (_follow) so every hop is checked.
+            follow_redirects=False,
+            trust_env=False,    # a proxy from the environment would bypass the address guard
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._client.aclose()
+
+    async def fetch(self, url: str, *, etag: str | None = None,
+                    last_modified: str | None = None) -> FetchResult:
+        """GET a feed (conditionally when validators are given). Never raises for network,
+        HTTP or policy problems: they come back as ``error`` and ``error_kind``."""
+        progress = _Progress(url=url, final_url=url)
+        started = time.monotonic()
+        try:
+            async with self._slots:
+                async with asyncio.timeout(self.settings.total_timeout):
+                    return await self._follow(progress, etag, last_modified, started)
+        except _Failure as exc:
+            return self._failed(progress, started, exc.kind, str(exc))
+        except TimeoutError:
+            return self._failed(progress, started, "timeout",
+                                f"no complete response within {self.settings.total_timeout}s")
+        except httpx.TimeoutException as exc:
+            return self._failed(progress, started, "timeout", _describe(exc, "timed out"))
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+            return self._failed(progress, started, "scheme", _describe(exc, "invalid URL"))
+        except httpx.ProtocolError as exc:
+            return self._failed(progress, started, "protocol", _describe(exc, "protocol error"))
+        except (httpx.TransportError, OSError) as exc:
+            return self._failed(progress, started, "connect", _describe(exc, "network error"))
+
+    async def _follow(self, progress: _Progress, etag: str | None, last_modified: str | None,
+                      started: float) -> FetchResult:
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        current = progress.url
+        seen = {current}
+        all_permanent = True
+        hops = 0
+        while True:
+            progress.final_url = current
+            parts = _check_url(current)
+            async with self._host_slot(parts.hostname or ""):
+                response = await self._client.send(
+                    self._client.build_request("GET", current, headers=headers), stream=True)
+                try:
+                    progress.status = response.status_code
+                    progress.headers = {k.lower(): v for k, v in response.headers.items()}
+                    location = response.headers.get("location")
+                    if response.status_code not in _REDIRECTS or not location:
+                        return await self._finish(progress, response, etag, last_modified,
+                                                  started, all_permanent and hops > 0)
+                finally:
+                    await response.aclose()
+            hops += 1
+            all_permanent = all_permanent and response.status_code in _PERMANENT
+            target = urljoin(current, location.strip())
+            if hops > self.settings.max_redirects:
+                raise _Failure("redirect", f"more than {self.settings.max_redirects} redirects")
+            if target in seen:
+                raise _Failure("redirect", f"redirect loop at {target}")
+            seen.add(target)
+            current = target
+
+    async def _finish(self, progress: _Progress, response: httpx.Response, etag: str | None,
+                      last_modified: str | None, started: float,
+                      permanent: bool) -> FetchResult:
+        status = response.status_code
+        headers = progress.headers
+        common: dict[str, Any] = {
+            "url": progress.url, "final_url": progress.final_url, "status": status,
+            "headers": headers,
+            "permanent_redirect": progress.final_url if permanent else None,
+        }
+        if status == 304:
+            return FetchResult(**common, etag=headers.get("etag") or etag,
+                               last_modified=headers.get("last-modified") or last_modified,
+                               duration=time.monotonic() - started)
+        if not 200 <= status < 300:
+            retry_after = None
+            if status in (429, 503):
+                retry_after = parse_retry_after(headers.get("retry-after"), datetime.now(UTC))
+            reason = response.reason_phrase or ""
+            message = (f"HTTP {status} without a Location header" if status in _REDIRECTS
+                       else f"HTTP {status} {reason}".strip())
+            kind = ("redirect" if status in _REDIRECTS
+                    else "http" if status >= 400 else "protocol")
+            return FetchResult(**common, retry_after=retry_after,
+                               duration=time.monotonic() - started, error=message,
+                               error_kind=kind)
+        body = await self._read_body(progress, response)
+        return FetchResult(**common, body=body, etag=headers.get("etag"),
+                           last_modified=headers.get("last-modified"),
+                           duration=time.monotonic() - started, bytes_read=len(body))
+
+    async def _read_body(self, progress: _Progress, response: httpx.Response) -> bytes:
+        limit = self.settings.max_body_bytes
+        declared = response.headers.get("content-length", "").strip()
+        if declared.isdigit() and int(declared) > limit:
+            raise _Failure("too_large", f"Content-Length {declared} exceeds {limit} bytes")
+        inflater = _Inflater(response.headers.get("content-encoding", ""), limit)
+        body = bytearray()
+        try:
+            async for raw in response.aiter_raw():
+                body += inflater.feed(raw)
+                progress.bytes_read = inflater.total
+            body += inflater.finish()
+        finally:
+            progress.bytes_read = inflater.total
+        return bytes(body)
+
+    @asynccontextmanager
+    async def _host_slot(self, host: str) -> AsyncIterator[None]:
+        """At most per_host_connections at once, request starts per_host_min_gap apart."""
+        host = host.lower()
+        slot = self._host_slots.get(host)
+        if slot is None:
+            slot = self._host_slots[host] = asyncio.Semaphore(self.settings.per_host_connections)
+        async with slot:
+            # Reserve the next start time before sleeping so concurrent callers queue up.
+            now = self._clock()
+            start = max(now, self._host_next_start.get(host, now))
+            self._host_next_start[host] = start + self.settings.per_host_min_gap
+            if start > now:
+                await self._sleep(start - now)
+            yield
+
+    def _failed(self, progress: _Progress, started: float, kind: str,
+                message: str) -> FetchResult:
+        return FetchResult(url=progress.url, final_url=progress.final_url,
+                           status=progress.status if kind in ("too_large", "protocol") else None,
+                           headers=progress.headers, duration=time.monotonic() - started,
+                           bytes_read=progress.bytes_read, error=message, error_kind=kind)
+
+
+def _check_url(url: str) -> Any:
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise _Failure("scheme", f"invalid URL {url!r}: {exc}") from exc
+    if parts.scheme.lower() not in _ALLOWED_SCHEMES:
+        raise _Failure("scheme", f"refused scheme {parts.scheme or '(none)'!r} in {url}")
+    if not parts.hostname:
+        raise _Failure("scheme", f"URL without a host: {url}")
+    return parts
+
+
+def _describe(exc: BaseException, fallback: str) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else f"{type(exc).__name__}: {fallback}"

@@ -1,0 +1,120 @@
+"""Every feed of the shared corpus parses, and we never get fewer entries than bare feedparser.
+
+The corpus lives next to the repository: ../shared/feeds-corpus. Missing corpus: skip, unless
+CI=true, then fail. Run with ``-rA -s`` to see the per-file count report.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import time
+import warnings
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import feedparser
+import pytest
+
+from monitor.errors import ParseError
+from monitor.parse import parse_feed
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "feeds-corpus"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+# Files that are not feeds at all; ParseError is the right answer for them.
+NOT_FEEDS = {
+    "gofeed__empty_feed.xml": "0-byte body",
+    "gofeed__invalid.json": "invalid JSON with no complete item",
+    "rss-parser__unrecognized.rss": "an HTML 'Document Moved' page",
+}
+
+
+def _baseline() -> dict[str, dict[str, str]]:
+    if not CORPUS.is_dir():
+        return {}
+    with (CORPUS / "FEEDPARSER-BASELINE.tsv").open(encoding="utf-8") as fh:
+        return {row["file"]: row for row in csv.DictReader(fh, delimiter="\t")}
+
+
+BASELINE = _baseline()
+REPORT: list[tuple[str, int, int, str]] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report() -> Iterator[None]:
+    yield
+    if REPORT:
+        ours = sum(r[1] for r in REPORT)
+        base = sum(r[2] for r in REPORT)
+        lines = [f"{name:62} {n:5d} {b:5d}  {note}" for name, n, b, note in REPORT]
+        print("\n\ncorpus report: file, our items, feedparser baseline, warning\n"
+              + "\n".join(lines)
+              + f"\n{len(REPORT)} files, {ours} items (baseline {base})")
+
+
+def _require_corpus() -> None:
+    if not BASELINE:
+        message = f"feeds corpus not found at {CORPUS}"
+        if IN_CI:
+            pytest.fail(f"{message} (CI=true: the corpus test must run)")
+        pytest.skip(message)
+
+
+def _empty_baseline_entries(body: bytes) -> int:
+    """Entries bare feedparser returns with nothing in them (no title, text or link)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result: Any = feedparser.parse(io.BytesIO(body), sanitize_html=False,
+                                       resolve_relative_uris=False)
+    return sum(1 for e in result.entries
+               if not any(dict.get(e, k) for k in ("title", "summary", "content", "link")))
+
+
+@pytest.mark.parametrize("name", sorted(BASELINE) or ["<no corpus>"])
+def test_corpus_file(name: str) -> None:
+    _require_corpus()
+    body = (CORPUS / name).read_bytes()
+    expected = int(BASELINE[name]["entries"])
+    try:
+        feed = parse_feed(body, url=f"https://corpus.test/{name}", now=NOW)
+    except ParseError as exc:
+        assert name in NOT_FEEDS, f"{name}: unexpected ParseError: {exc}"
+        REPORT.append((name, 0, expected, f"ParseError: {exc}"[:80]))
+        return
+    assert name not in NOT_FEEDS, f"{name} is not a feed but parsed"
+    count = len(feed.items)
+    REPORT.append((name, count, expected, (feed.warning or "")[:80]))
+    # Entries bare feedparser counts but that hold nothing (e.g. an illegally nested
+    # <item/>) are skipped on purpose, and said so in the warning.
+    empties = _empty_baseline_entries(body) if count < expected else 0
+    assert count >= expected - empties, f"{name}: {count} items, baseline {expected}"
+    if empties and count < expected:
+        assert feed.warning and "empty entries skipped" in feed.warning
+    for item in feed.items:
+        assert item.title or item.summary or item.content, f"{name}: empty item {item.identity}"
+        assert item.identity
+        if item.published is not None:
+            assert item.published.tzinfo is not None
+            assert datetime(1990, 1, 1, tzinfo=UTC) <= item.published <= NOW
+    assert len({i.identity for i in feed.items}) == count
+
+
+def test_corpus_speed() -> None:
+    """Not a benchmark; a guard against pathological slowness (and a figure in -s output)."""
+    _require_corpus()
+    items = 0
+    started = time.perf_counter()
+    for name in sorted(BASELINE):
+        try:
+            items += len(parse_feed((CORPUS / name).read_bytes(), url="https://c.test/",
+                                    now=NOW).items)
+        except ParseError:
+            pass
+    elapsed = time.perf_counter() - started
+    per_item = elapsed / max(items, 1) * 1e6
+    print(f"\ncorpus parse speed: {items} items in {elapsed:.2f}s = {per_item:.0f} us/item")
+    assert per_item < 20_000

@@ -1,0 +1,414 @@
+"""The HTTP edge against real local servers (pytest-httpserver, plus a raw socket server for
+stalls and gzip bombs)."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import socket
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from monitor.errors import ParseError
+from monitor.fetch import Fetcher, FetchSettings, is_public_address, parse_retry_after
+from monitor.model import FetchResult
+from monitor.parse import parse_feed
+
+T = TypeVar("T")
+NOW = datetime(2024, 5, 1, tzinfo=UTC)
+RSS = (b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>'
+       b"<item><title>Hello</title><link>https://example.org/a</link><guid>a</guid></item>"
+       b"</channel></rss>")
+FAKE_PUBLIC = "93.184.215.14"     # what our test resolver says public.example is
+
+
+def local_settings(**overrides: Any) -> FetchSettings:
+    values: dict[str, Any] = {"allow_private_networks": True, "per_host_min_gap": 0.0,
+                              "connect_timeout": 2.0, "read_timeout": 2.0, "total_timeout": 5.0}
+    values.update(overrides)
+    return FetchSettings(**values)
+
+
+def run(make: Callable[[Fetcher], Awaitable[T]], settings: FetchSettings | None = None,
+        **kwargs: Any) -> T:
+    async def main() -> T:
+        async with Fetcher(settings or local_settings(), **kwargs) as fetcher:
+            return await make(fetcher)
+    return asyncio.run(main())
+
+
+def fetch(url: str, settings: FetchSettings | None = None, **kwargs: Any) -> FetchResult:
+    options = {k: kwargs.pop(k) for k in ("etag", "last_modified") if k in kwargs}
+    return run(lambda f: f.fetch(url, **options), settings, **kwargs)
+
+
+# --------------------------------------------------------------------------------------------
+# plain responses
+
+
+def test_200_returns_body_validators_and_user_agent(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/feed").respond_with_data(
+        RSS, content_type="application/rss+xml", headers={"ETag": '"v1"',
+                                                          "Last-Modified": "Wed, 01 May 2024"})
+    result = fetch(httpserver.url_for("/feed"))
+    assert result.ok and result.status == 200 and result.error is None
+    assert result.body == RSS and result.bytes_read == len(RSS)
+    assert result.etag == '"v1"' and result.last_modified == "Wed, 01 May 2024"
+    assert result.headers["content-type"] == "application/rss+xml"
+    assert result.permanent_redirect is None and result.duration > 0
+    request, _ = httpserver.log[0]
+    assert request.headers["User-Agent"].startswith("monitor/0.1")
+    assert "If-None-Match" not in request.headers
+
+
+def test_gzip_content_encoding_is_undone(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/gz").respond_with_data(
+        gzip.compress(RSS), headers={"Content-Encoding": "gzip"})
+    result = fetch(httpserver.url_for("/gz"))
+    assert result.ok and result.body == RSS
+
+
+def test_304_with_etag(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/feed", headers={"If-None-Match": '"v1"'}).respond_with_data(
+        b"", status=304, headers={"ETag": '"v1"'})
+    result = fetch(httpserver.url_for("/feed"), etag='"v1"')
+    assert result.status == 304 and result.not_modified and result.body is None
+    assert result.error is None and result.etag == '"v1"'
+
+
+def test_304_with_last_modified(httpserver: HTTPServer) -> None:
+    stamp = "Wed, 01 May 2024 10:00:00 GMT"
+    httpserver.expect_request("/feed", headers={"If-Modified-Since": stamp}).respond_with_data(
+        b"", status=304)
+    result = fetch(httpserver.url_for("/feed"), last_modified=stamp)
+    assert result.not_modified and result.body is None
+    assert result.last_modified == stamp      # carried over when the 304 omits it
+
+
+@pytest.mark.parametrize(("status", "kind"), [(404, "http"), (410, "http"), (500, "http")],
+                         ids=["404", "410", "500"])
+def test_error_statuses(httpserver: HTTPServer, status: int, kind: str) -> None:
+    httpserver.expect_request("/x").respond_with_data(b"nope", status=status)
+    result = fetch(httpserver.url_for("/x"))
+    assert result.status == status and result.error_kind == kind and result.body is None
+    assert str(status) in (result.error or "") and not result.ok
+
+
+def test_429_retry_after_seconds(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/x").respond_with_data(b"", status=429,
+                                                      headers={"Retry-After": "120"})
+    result = fetch(httpserver.url_for("/x"))
+    assert result.status == 429 and result.error_kind == "http" and result.retry_after == 120
+
+
+def test_retry_after_http_date() -> None:
+    assert parse_retry_after("Wed, 01 May 2024 00:10:00 GMT", NOW) == 600
+    assert parse_retry_after("Tue, 30 Apr 2024 00:00:00 GMT", NOW) == 0
+    assert parse_retry_after("soon", NOW) is None and parse_retry_after(None, NOW) is None
+
+
+def test_empty_body_fetches_but_does_not_parse(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/empty").respond_with_data(b"")
+    result = fetch(httpserver.url_for("/empty"))
+    assert result.ok and result.body == b""
+    with pytest.raises(ParseError, match="empty"):
+        parse_feed(result.body or b"", url=result.final_url, headers=result.headers, now=NOW)
+
+
+def test_html_instead_of_feed(httpserver: HTTPServer) -> None:
+    page = b"<!DOCTYPE html><html><head><title>Hi</title></head><body><p>x</p></body></html>"
+    httpserver.expect_request("/page").respond_with_data(page, content_type="text/html")
+    result = fetch(httpserver.url_for("/page"))
+    assert result.ok and result.body == page
+    with pytest.raises(ParseError, match="HTML"):
+        parse_feed(result.body or b"", url=result.final_url, headers=result.headers, now=NOW)
+
+
+def test_wrong_charset_header_is_overridden_by_the_bytes(httpserver: HTTPServer) -> None:
+    body = ('<?xml version="1.0"?><rss version="2.0"><channel><title>Мінск</title><item>'
+            "<title>Лукашэнка і амбасадар</title><guid>1</guid></item></channel></rss>")
+    httpserver.expect_request("/cp").respond_with_data(
+        body.encode("utf-8"), content_type="application/rss+xml; charset=iso-8859-1")
+    result = fetch(httpserver.url_for("/cp"))
+    assert result.ok
+    parsed = parse_feed(result.body or b"", url=result.final_url, headers=result.headers,
+                        now=NOW)
+    assert parsed.items[0].title == "Лукашэнка і амбасадар"
+    assert parsed.items[0].language == "be"
+    assert parsed.warning and "UTF-8" in parsed.warning
+
+
+# --------------------------------------------------------------------------------------------
+# redirects
+
+
+def test_301_sets_permanent_redirect(httpserver: HTTPServer) -> None:
+    target = httpserver.url_for("/new")
+    httpserver.expect_request("/old").respond_with_data(b"", status=301,
+                                                        headers={"Location": "/new"})
+    httpserver.expect_request("/new").respond_with_data(RSS)
+    result = fetch(httpserver.url_for("/old"))
+    assert result.ok and result.final_url == target and result.permanent_redirect == target
+
+
+def test_302_does_not_set_permanent_redirect(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/a").respond_with_data(b"", status=301, headers={"Location": "/b"})
+    httpserver.expect_request("/b").respond_with_data(b"", status=302, headers={"Location": "/c"})
+    httpserver.expect_request("/c").respond_with_data(RSS)
+    result = fetch(httpserver.url_for("/a"))
+    assert result.ok and result.final_url == httpserver.url_for("/c")
+    assert result.permanent_redirect is None
+
+
+def test_redirect_loop(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/a").respond_with_data(b"", status=302, headers={"Location": "/b"})
+    httpserver.expect_request("/b").respond_with_data(b"", status=302, headers={"Location": "/a"})
+    result = fetch(httpserver.url_for("/a"))
+    assert result.error_kind == "redirect" and "loop" in (result.error or "")
+
+
+def test_too_many_redirects(httpserver: HTTPServer) -> None:
+    for n in range(10):
+        httpserver.expect_request(f"/r{n}").respond_with_data(
+            b"", status=307, headers={"Location": f"/r{n + 1}"})
+    result = fetch(httpserver.url_for("/r0"), local_settings(max_redirects=3))
+    assert result.error_kind == "redirect" and "more than 3" in (result.error or "")
+
+
+def test_redirect_to_non_http_scheme_is_refused(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/a").respond_with_data(
+        b"", status=302, headers={"Location": "file:///etc/passwd"})
+    result = fetch(httpserver.url_for("/a"))
+    assert result.error_kind == "scheme" and result.body is None
+
+
+def test_non_http_url_is_refused() -> None:
+    assert fetch("ftp://example.org/feed").error_kind == "scheme"
+
+
+# --------------------------------------------------------------------------------------------
+# SSRF
+
+
+def test_loopback_refused_without_allow_private_networks(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/feed").respond_with_data(RSS)
+    result = fetch(httpserver.url_for("/feed"), local_settings(allow_private_networks=False))
+    assert result.error_kind == "ssrf" and result.body is None
+    assert len(httpserver.log) == 0          # nothing was sent
+
+
+def test_name_resolving_to_private_address_refused(httpserver: HTTPServer) -> None:
+    async def resolver(host: str, port: int) -> list[str]:
+        return ["169.254.169.254"]
+    url = f"http://metadata.example:{httpserver.port}/latest"
+    result = fetch(url, local_settings(allow_private_networks=False), resolver=resolver)
+    assert result.error_kind == "ssrf" and "169.254.169.254" in (result.error or "")
+
+
+def test_redirect_from_public_name_to_private_address_refused(httpserver: HTTPServer) -> None:
+    """First hop: a name our resolver calls public (dialled to the local server); second hop:
+    a redirect to 127.0.0.1, which must be refused before anything is sent to it."""
+    httpserver.expect_request("/start").respond_with_data(
+        b"", status=302, headers={"Location": httpserver.url_for("/secret")})
+    httpserver.expect_request("/secret").respond_with_data(b"secret")
+
+    async def resolver(host: str, port: int) -> list[str]:
+        return {"public.example": [FAKE_PUBLIC]}.get(host, ["127.0.0.1"])
+
+    def dial(address: str, port: int) -> tuple[str, int]:
+        return ("127.0.0.1", port) if address == FAKE_PUBLIC else (address, port)
+
+    result = fetch(f"http://public.example:{httpserver.port}/start",
+                   local_settings(allow_private_networks=False), resolver=resolver, dial=dial)
+    assert result.error_kind == "ssrf" and result.body is None
+    assert [r.path for r, _ in httpserver.log] == ["/start"]
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1",
+                                     "169.254.169.254", "0.0.0.0", "224.0.0.1", "240.0.0.1",
+                                     "100.64.0.1", "::1", "fe80::1", "fc00::1",
+                                     "::ffff:127.0.0.1", "::ffff:169.254.169.254", "::",
+                                     "64:ff9b::a00:1", "not-an-ip"])
+def test_non_public_addresses(address: str) -> None:
+    assert not is_public_address(address)
+
+
+@pytest.mark.parametrize("address", ["93.184.215.14", "8.8.8.8", "2606:4700:4700::1111"])
+def test_public_addresses(address: str) -> None:
+    assert is_public_address(address)
+
+
+# --------------------------------------------------------------------------------------------
+# limits: size, gzip bomb, stall, per-host gap
+
+
+class RawServer:
+    """A socket server whose per-connection behaviour is a function; for stalls and bombs."""
+
+    def __init__(self, behave: Callable[[socket.socket], None]) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.stop = threading.Event()
+        self.sent = 0
+        self._behave = behave
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        self.sock.settimeout(0.1)
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.recv(65536)
+                self._behave(conn)
+            except OSError:
+                pass              # the client hung up on purpose
+
+    def close(self) -> None:
+        self.stop.set()
+        self.sock.close()
+        self._thread.join(timeout=2)
+
+
+@pytest.fixture
+def raw_server() -> Iterator[Callable[[Callable[[socket.socket], None]], RawServer]]:
+    servers: list[RawServer] = []
+
+    def make(behave: Callable[[socket.socket], None]) -> RawServer:
+        servers.append(RawServer(behave))
+        return servers[-1]
+    yield make
+    for server in servers:
+        server.close()
+
+
+def test_stalled_server_hits_the_deadline(raw_server: Any) -> None:
+    def stall(conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n<rss>")
+        server.stop.wait(2)          # released by close(); never longer than 2 s
+    server = raw_server(stall)
+    result = fetch(f"http://127.0.0.1:{server.port}/feed",
+                   local_settings(read_timeout=5.0, total_timeout=0.3))
+    assert result.error_kind == "timeout" and result.body is None
+    assert result.duration < 2
+
+
+def test_read_timeout_between_bytes(raw_server: Any) -> None:
+    def stall(conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+        server.stop.wait(2)
+    server = raw_server(stall)
+    result = fetch(f"http://127.0.0.1:{server.port}/feed",
+                   local_settings(read_timeout=0.2, total_timeout=5.0))
+    assert result.error_kind == "timeout"
+
+
+def test_content_length_over_limit_refused_up_front(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/big").respond_with_data(b"x" * 5000)
+    result = fetch(httpserver.url_for("/big"), local_settings(max_body_bytes=1000))
+    assert result.error_kind == "too_large" and result.body is None
+    assert result.bytes_read == 0
+
+
+def test_streamed_body_over_limit_aborted(raw_server: Any) -> None:
+    def endless(conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        chunk = b"x" * 16384
+        while not server.stop.is_set():
+            conn.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            server.sent += len(chunk)
+    server = raw_server(endless)
+    result = fetch(f"http://127.0.0.1:{server.port}/", local_settings(max_body_bytes=100_000))
+    assert result.error_kind == "too_large" and result.body is None
+    assert 100_000 < result.bytes_read <= 100_000 + 65_536   # at most one network read more
+
+
+def test_gzip_bomb_is_stopped_early(raw_server: Any) -> None:
+    # 1 GB of zeros as 1024 concatenated gzip members of 1 MB each (valid gzip, RFC 1952
+    # section 2.2), so building it costs one small compression, not a gigabyte of work.
+    member = gzip.compress(bytes(1024 * 1024), compresslevel=9)
+    bomb = member * 1024
+    assert len(bomb) < 2_000_000 and len(gzip.decompress(member * 2)) == 2 * 1024 * 1024
+
+    def serve(conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n"
+                     b"Content-Length: %d\r\n\r\n" % len(bomb))
+        for start in range(0, len(bomb), 65536):
+            conn.sendall(bomb[start:start + 65536])
+            server.sent += 65536
+    server = raw_server(serve)
+    result = fetch(f"http://127.0.0.1:{server.port}/", local_settings(max_body_bytes=1_000_000))
+    assert result.error_kind == "too_large" and result.body is None
+    assert result.bytes_read <= 1_000_001       # inflated no further than the limit
+
+
+def test_connection_refused_is_a_connect_error() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]        # bound but not listening: refused
+        result = fetch(f"http://127.0.0.1:{port}/")
+    assert result.error_kind == "connect" and result.status is None
+
+
+def test_per_host_gap_uses_the_injected_clock(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/feed").respond_with_data(RSS)
+    slept: list[float] = []
+    now = [1000.0]
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    async def three(fetcher: Fetcher) -> list[FetchResult]:
+        return list(await asyncio.gather(*(fetcher.fetch(httpserver.url_for("/feed"))
+                                           for _ in range(3))))
+    results = run(three, local_settings(per_host_min_gap=1.5, per_host_connections=3),
+                  clock=lambda: now[0], sleep=sleep)
+    assert all(r.ok for r in results)
+    assert slept == [1.5, 1.5] and now[0] == 1003.0   # starts at t, t+1.5, t+3.0
+
+
+def test_global_and_per_host_concurrency_are_bounded(raw_server: Any) -> None:
+    active = [0, 0]                              # current, peak
+    lock = threading.Lock()
+
+    def slow(conn: socket.socket) -> None:
+        with lock:
+            active[0] += 1
+            active[1] = max(active[1], active[0])
+        server.stop.wait(0.05)
+        with lock:
+            active[0] -= 1
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+
+    server = raw_server(slow)
+
+    async def many(fetcher: Fetcher) -> list[FetchResult]:
+        url = f"http://127.0.0.1:{server.port}/"
+        return list(await asyncio.gather(*(fetcher.fetch(url) for _ in range(4))))
+    results = run(many, local_settings(per_host_connections=2))
+    assert all(r.ok for r in results)
+    assert active[1] <= 2
+
+
+def test_request_validators_not_sent_without_values(httpserver: HTTPServer) -> None:
+    def handler(request: Request) -> Response:
+        assert "If-Modified-Since" not in request.headers
+        return Response(RSS)
+    httpserver.expect_request("/feed").respond_with_handler(handler)
+    assert fetch(httpserver.url_for("/feed")).ok

@@ -195,6 +195,7 @@ _WORD = re.compile(r"[^\W\d_]+\.?", re.UNICODE)
 _LEADING_WEEKDAY = re.compile(r"^\s*[^\W\d_]+\.?\s*,\s*|^\s*[^\W\d_]{2,4}\.?\s+(?=\d)", re.UNICODE)
 # "GMT+9", "UTC-03:30": dateutil reads these POSIX-style (sign inverted); publishers mean ISO.
 _GMT_OFFSET = re.compile(r"\b(?:GMT|UTC|UT)\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?\b", re.IGNORECASE)
+_ZERO_YEAR = re.compile(r"(?<![\d+:-])0{3}\d(?![\d:])")  # years 0000-0009: no news is that old
 _EPOCH = re.compile(r"^\s*(\d{9,10}|\d{12,13})\s*$")
 _ZONES = {
     "UT": 0, "UTC": 0, "GMT": 0, "Z": 0, "WET": 0, "BST": 3600, "CET": 3600, "MET": 3600,
@@ -243,6 +244,9 @@ def parse_date(value: str | None, *, now: datetime) -> datetime | None:
         seconds = int(epoch.group(1))
         return _sane(datetime.fromtimestamp(seconds // 1000 if seconds > 10**11 else seconds,
                                             UTC), now)
+    if _ZERO_YEAR.search(value):
+        # RFC 822 handlers read a 4-digit year "0000" as a 2-digit one (2000): refuse it.
+        return None
     # feedparser's dispatcher over its registered handlers; private name, stable across 6.x.
     parsed = _from_struct(_feedparser_date(value))
     if parsed is None:

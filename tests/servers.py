@@ -119,6 +119,13 @@ class FeedServer:
                                  timeout=timeout)
         return self.posts(path)
 
+    def wait_hits(self, path: str, n: int = 1, timeout: float = 20.0) -> int:
+        """Block until ``path`` was requested ``n`` times, or the timeout; returns the count."""
+        with self.posted:
+            self.posted.wait_for(lambda: sum(1 for r in self.requests
+                                             if r.path == path) >= n, timeout=timeout)
+        return self.hits(path)
+
     def stop(self) -> None:
         if self._httpd is not None:
             self._httpd.shutdown()

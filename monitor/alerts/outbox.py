@@ -108,6 +108,14 @@ class DeliveryStats:
 
 
 @dataclass(frozen=True)
+class Digest:
+    start: datetime
+    end: datetime
+    milestones: tuple[MilestoneAlert, ...]
+    items: tuple[SourceRef, ...]
+
+
+@dataclass(frozen=True)
 class _Prepared:
     alert_id: int
     delivery_id: str
@@ -116,6 +124,7 @@ class _Prepared:
     event: str
     milestone: MilestoneAlert | None
     health: FeedHealthAlert | None
+    digest: Digest | None = None
 
 
 class Deliverer:
@@ -184,8 +193,9 @@ class Deliverer:
                     health = _health_from_json(r.payload)
                 elif r.event == "test":
                     ms = _test_alert(now)
+                digest = _load_digest(s, r.payload) if r.event == "digest" else None
                 out.append(_Prepared(r.id, r.delivery_id, r.channel, r.attempts, r.event, ms,
-                                     health))
+                                     health, digest))
             return out
 
     async def _deliver_one(self, p: _Prepared, stats: DeliveryStats) -> None:
@@ -196,7 +206,7 @@ class Deliverer:
         outcome = "delivered"
         retry_after: float | None = None
         try:
-            if p.milestone is None and p.health is None:
+            if p.milestone is None and p.health is None and p.digest is None:
                 raise DeliveryError(p.channel, "the milestone of this alert no longer exists",
                                     retryable=False)
             status = await self._send(ch, p)
@@ -241,6 +251,15 @@ class Deliverer:
             self.echo(_console_line(p))
             return None
         if isinstance(ch, WebhookChannel):
+            if p.digest is not None:
+                d = p.digest
+                payload = render.digest_payload(d.milestones, d.items, period_start=d.start,
+                                                period_end=d.end, sent_at=sent_at,
+                                                delivery_id=p.delivery_id)
+                return await post_webhook(self.client, channel=ch.name, url=ch.url,
+                                          body=render.encode_body(payload),
+                                          delivery_id=p.delivery_id, secret=ch.secret,
+                                          timeout=ch.timeout, extra_headers=ch.headers)
             subject: MilestoneAlert | FeedHealthAlert = p.milestone or p.health  # type: ignore[assignment]
             payload = render.render_for_format(ch.format, subject, sent_at=sent_at,
                                                delivery_id=p.delivery_id,
@@ -249,7 +268,13 @@ class Deliverer:
             return await post_webhook(self.client, channel=ch.name, url=ch.url, body=body,
                                       delivery_id=p.delivery_id, secret=ch.secret,
                                       timeout=ch.timeout, extra_headers=ch.headers)
-        if p.milestone is not None:
+        if p.digest is not None:
+            d = p.digest
+            msg = render.digest_email(d.milestones, d.items, period_start=d.start,
+                                      period_end=d.end, sender=ch.from_, recipients=list(ch.to),
+                                      subject_prefix=ch.subject_prefix,
+                                      delivery_id=p.delivery_id)
+        elif p.milestone is not None:
             msg = render.email_message(p.milestone, sender=ch.from_, recipients=list(ch.to),
                                        subject_prefix=ch.subject_prefix,
                                        delivery_id=p.delivery_id)
@@ -265,6 +290,13 @@ class Deliverer:
 
 
 def _console_line(p: _Prepared) -> str:
+    if p.digest is not None:
+        d = p.digest
+        lines = [f"DIGEST {d.start.isoformat()} .. {d.end.isoformat()}: "
+                 f"{len(d.milestones)} milestones, {len(d.items)} relevant items"]
+        lines += [f"  - {m.type}: {m.title}" for m in d.milestones]
+        lines += [f"  * {i.feed}: {i.title}" for i in d.items[:20]]
+        return "\n".join(lines)
     if p.milestone is not None:
         m = p.milestone
         src = "; ".join(f"{s.feed}: {s.url}" for s in m.items[:5])
@@ -273,6 +305,51 @@ def _console_line(p: _Prepared) -> str:
     assert p.health is not None
     h = p.health
     return f"ALERT feed {h.feed} is {h.state} since {h.since.isoformat()}: {h.reason}"
+
+
+def enqueue_digests(session: Session, config: Config, now: datetime) -> int:
+    """Queue a digest for each digest channel whose period is over and that has news.
+
+    The first run only sets the starting point, so a new install sends no digest of history.
+    """
+    n = 0
+    for ch in config.alerts.channels:
+        if not ch.enabled or ch.mode != "digest" or "digest" not in ch.events:
+            continue
+        last = queries.last_digest(session, ch.name)
+        if last is None:
+            queries.set_last_digest(session, ch.name, now)
+            continue
+        if (now - last).total_seconds() < ch.digest_every:
+            continue
+        ms_rows = session.scalars(select(MilestoneRow).where(
+            MilestoneRow.first_seen_at > last, MilestoneRow.first_seen_at <= now,
+            MilestoneRow.stale.is_(False)).order_by(MilestoneRow.event_at)).all()
+        ms_ids = [m.id for m in ms_rows if channel_wants(
+            watchlists=ch.watchlists, types=ch.types, min_severity=ch.min_severity,
+            watchlist=m.watchlist, type_=m.type, severity=m.severity)]
+        item_ids = queries.relevant_item_ids(session, since=last, until=now,
+                                             watchlists=ch.watchlists, limit=200)
+        queries.set_last_digest(session, ch.name, now)
+        if not ms_ids and not item_ids:
+            continue  # nothing is sent when there is nothing
+        n += queries.enqueue_alert(
+            session, channel=ch.name, event="digest", dedupe_key=f"digest:{now.isoformat()}",
+            milestone_id=None, now=now,
+            payload={"start": last.isoformat(), "end": now.isoformat(), "milestones": ms_ids,
+                     "items": item_ids})
+    return n
+
+
+def _load_digest(session: Session, payload: dict[str, Any]) -> Digest:
+    rows = [session.get(MilestoneRow, mid) for mid in payload.get("milestones", [])]
+    items = tuple(SourceRef(title=i.title, url=i.url or i.link, feed=f.name,
+                            published=i.published or i.first_seen_at, outlet=f.outlet)
+                  for i, f in queries.items_with_feeds(session, payload.get("items", [])))
+    return Digest(start=datetime.fromisoformat(payload["start"]),
+                  end=datetime.fromisoformat(payload["end"]),
+                  milestones=tuple(milestone_alert(session, r) for r in rows if r is not None),
+                  items=items)
 
 
 def _test_alert(now: datetime) -> MilestoneAlert:

@@ -92,7 +92,8 @@ def sync_feeds(session: Session, config: Config, now: datetime) -> dict[str, lis
 
 def claim_due_feeds(session: Session, *, owner: str, now: datetime, lease: timedelta,
                     limit: int, names: Sequence[str] | None = None,
-                    ignore_schedule: bool = False) -> list[FeedState]:
+                    ignore_schedule: bool = False,
+                    exclude: Iterable[int] = ()) -> list[FeedState]:
     """Claim up to ``limit`` due feeds for ``owner`` until the lease expires.
 
     ``FOR UPDATE SKIP LOCKED`` on PostgreSQL lets replicas claim disjoint sets; a lease left by a
@@ -104,6 +105,9 @@ def claim_due_feeds(session: Session, *, owner: str, now: datetime, lease: timed
         cond.append(or_(FeedRow.next_check_at.is_(None), FeedRow.next_check_at <= now))
     if names:
         cond.append(FeedRow.name.in_(list(names)))
+    skip = list(exclude)
+    if skip:
+        cond.append(FeedRow.id.not_in(skip))
     q = (select(FeedRow).where(and_(*cond)).order_by(FeedRow.next_check_at, FeedRow.id)
          .limit(limit).with_for_update(skip_locked=True))
     rows = list(session.scalars(q))
@@ -202,14 +206,15 @@ def record_attempt(session: Session, *, feed_id: int, started_at: datetime, url:
 # -- milestones and the outbox ---------------------------------------------------------------
 
 
-def lock_milestones(session: Session, watchlist: str, type_: str) -> None:
-    """Serialise milestone creation per (watchlist, type) across replicas on PostgreSQL.
+def lock_milestones(session: Session) -> None:
+    """Serialise milestone creation across replicas on PostgreSQL, until the transaction ends.
 
-    SQLite's BEGIN IMMEDIATE already serialises writers.
+    One lock for all milestones, not one per type: a transaction that detects two types could
+    otherwise deadlock with one taking them in the other order. Milestone hits are rare, so
+    the contention is small. SQLite's BEGIN IMMEDIATE already serialises writers.
     """
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
-                        {"k": f"milestone:{watchlist}:{type_}"})
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext('monitor:milestones'))"))
 
 
 def milestone_candidates(session: Session, watchlist: str, type_: str, around: datetime,
@@ -298,6 +303,25 @@ def milestone_sources(session: Session, milestone_id: str) -> list[tuple[ItemRow
     return [(i, f) for i, f in session.execute(q).tuples()]
 
 
+def relevant_item_ids(session: Session, *, since: datetime, until: datetime,
+                      watchlists: Sequence[str], limit: int) -> list[int]:
+    q = (select(ItemRow.id, ItemRow.watchlists).where(
+        ItemRow.relevant.is_(True), ItemRow.first_seen_at > since, ItemRow.first_seen_at <= until,
+        ItemRow.id == func.coalesce(ItemRow.story_id, ItemRow.id))  # one copy per story
+        .order_by(ItemRow.first_seen_at).limit(limit * 4))
+    out = [i for i, wls in session.execute(q)
+           if not watchlists or set(wls or []) & set(watchlists)]
+    return out[:limit]
+
+
+def items_with_feeds(session: Session, ids: Sequence[int]) -> list[tuple[ItemRow, FeedRow]]:
+    if not ids:
+        return []
+    q = (select(ItemRow, FeedRow).join(FeedRow, FeedRow.id == ItemRow.feed_id)
+         .where(ItemRow.id.in_(list(ids))).order_by(ItemRow.first_seen_at, ItemRow.id))
+    return [(i, f) for i, f in session.execute(q).tuples()]
+
+
 def last_digest(session: Session, channel: str) -> datetime | None:
     row = session.get(ChannelStateRow, channel)
     return row.last_digest_at if row else None
@@ -309,6 +333,24 @@ def set_last_digest(session: Session, channel: str, when: datetime) -> None:
         session.add(ChannelStateRow(channel=channel, last_digest_at=when))
     else:
         row.last_digest_at = when
+
+
+def release_dead_leases(session: Session, *, host: str, alive: Any, now: datetime) -> int:
+    """Free leases held by processes of this host that no longer run (a crash, a SIGKILL).
+
+    Leases of other hosts are left to expire: we cannot see their processes.
+    """
+    freed = 0
+    for model in (FeedRow, AlertRow):
+        owners = set(session.scalars(select(model.lease_owner).where(
+            model.lease_owner.is_not(None), model.lease_until > now).distinct()))
+        for owner in owners:
+            o_host, _, pid = (owner or "").rpartition(":")
+            if o_host == host and pid.isdigit() and not alive(int(pid)):
+                res = session.execute(update(model).where(model.lease_owner == owner)
+                                      .values(lease_owner=None, lease_until=None))
+                freed += res.rowcount or 0  # type: ignore[attr-defined]
+    return freed
 
 
 def _chunks(values: Sequence[Any], n: int) -> Iterable[Sequence[Any]]:

@@ -88,6 +88,7 @@ class FeedRow(Base):
     last_polled_at: Mapped[datetime | None]
     last_success_at: Mapped[datetime | None]
     last_new_item_at: Mapped[datetime | None]
+    silent_since: Mapped[datetime | None]   # flagged: no new item for alerting.feed_silence
     last_status: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_at: Mapped[datetime | None]

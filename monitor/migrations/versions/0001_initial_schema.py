@@ -7,10 +7,9 @@ Create Date: 2026-11-27 21:52:14.756182
 from __future__ import annotations
 
 import sqlalchemy as sa
+
 from alembic import op
-
 from monitor.store.tables import UTCDateTime
-
 
 revision = '0001'
 down_revision = None
@@ -49,6 +48,7 @@ def upgrade() -> None:
     sa.Column('last_polled_at', UTCDateTime(), nullable=True),
     sa.Column('last_success_at', UTCDateTime(), nullable=True),
     sa.Column('last_new_item_at', UTCDateTime(), nullable=True),
+    sa.Column('silent_since', UTCDateTime(), nullable=True),
     sa.Column('last_status', sa.Integer(), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('last_error_at', UTCDateTime(), nullable=True),

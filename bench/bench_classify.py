@@ -1,0 +1,122 @@
+"""Benchmark: title+summary items classified per second on one core.
+
+    .venv/bin/python bench/bench_classify.py [--seconds 3]
+
+Runs the dev set's items (en/ru/be) through the shipped watchlist and through a synthetic
+watchlist ten times larger (every actor and term group copied nine more times with
+made-up aliases), prints a table and writes bench/results/classify.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from monitor.classify import Classifier, load_watchlists
+from monitor.classify.watchlist import Watchlist
+from monitor.model import ItemText
+
+WATCHLIST = ROOT / "config" / "watchlists" / "belarus-us.yaml"
+DEV = Path(os.environ.get("MONITOR_DEV_SET", "/work/shared/eval/dev.jsonl"))
+FALLBACK = [
+    ("Trump says he spoke with Lukashenko about prisoners",
+     ("President Donald Trump said on Friday he had held a phone conversation with Belarusian "
+     "President Alexander Lukashenko. They discussed the release of further prisoners.")),
+    ("Минфин США ввёл санкции против сотрудников КГБ Беларуси",
+     "Министерство финансов США внесло в санкционный список трёх сотрудников белорусского КГБ."),
+    ("Амбасада ЗША ў Мінску адновіць працу ў сакавіку",
+     "Дзяржаўны дэпартамент ЗША абвясціў, што амерыканская амбасада ў Мінску ўзновіць дзейнасць."),
+    ("Local council approves new park", "The city council voted to build a park downtown."),
+]
+
+
+def load_items(only_irrelevant: bool = False) -> list[ItemText]:
+    items: list[ItemText] = []
+    if DEV.exists():
+        for line in DEV.read_text(encoding="utf-8").splitlines():
+            d = json.loads(line)
+            if only_irrelevant and d.get("relevant"):
+                continue
+            pub = datetime.fromisoformat(d["published"])
+            items.append(ItemText(d["id"], d["title"], d.get("summary", ""), "", pub,
+                                  d.get("language")))
+    else:
+        items = [ItemText(str(i), t, s) for i, (t, s) in enumerate(FALLBACK)]
+    return items
+
+
+def synthetic(wl: Watchlist, factor: int = 10) -> Watchlist:
+    """The watchlist with every actor alias and term word copied ``factor - 1`` more times
+    under made-up spellings (so the automaton holds ~factor times the patterns)."""
+    data = wl.model_dump(by_alias=True)
+    actors = list(data["actors"])
+    for k in range(1, factor):
+        for a in data["actors"]:
+            b = dict(a)
+            b["id"] = f"{a['id']}_x{k}"
+            b["aliases"] = [f"{al.rstrip('*')}zq{k}" for al in a["aliases"]]
+            actors.append(b)
+    data["actors"] = actors
+    terms = {}
+    for g, words in data["terms"].items():
+        terms[g] = list(words) + [f"{w.rstrip('*').lstrip('=')}qz{k}"
+                                  for k in range(1, factor) for w in words]
+    data["terms"] = terms
+    return Watchlist.model_validate(data)
+
+
+def measure(clf: Classifier, items: list[ItemText], seconds: float) -> tuple[float, int]:
+    for it in items:                       # warm the stem cache, as a long-running daemon has
+        clf.classify(it)
+    n = 0
+    start = time.perf_counter()
+    while True:
+        for it in items:
+            clf.classify(it)
+        n += len(items)
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return n / elapsed, n
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=3.0)
+    args = ap.parse_args()
+    items = load_items()
+    sets = {"dev-all": items, "dev-irrelevant": load_items(only_irrelevant=True) or items}
+    base = load_watchlists([WATCHLIST])[0]
+    rows = []
+    for label, wl in (("shipped", base), ("synthetic-10x", synthetic(base))):
+        t0 = time.perf_counter()
+        clf = Classifier([wl])
+        compile_s = time.perf_counter() - t0
+        for set_name, its in sets.items():
+            rate, n = measure(clf, its, args.seconds)
+            rows.append({"watchlist": label, "items_set": set_name,
+                         "patterns": clf.matcher.size, "compile_seconds": round(compile_s, 3),
+                         "items": n, "items_per_second": round(rate)})
+    print(f"{'watchlist':16} {'items':16} {'patterns':>9} {'compile s':>10} {'items/s/core':>13}")
+    for r in rows:
+        print(f"{r['watchlist']:16} {r['items_set']:16} {r['patterns']:9} "
+              f"{r['compile_seconds']:10.3f} {r['items_per_second']:13}")
+    out = ROOT / "bench" / "results" / "classify.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({
+        "python": platform.python_version(), "machine": platform.machine(),
+        "item_set": str(DEV) if DEV.exists() else "builtin", "n_items": len(items),
+        "results": rows}, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

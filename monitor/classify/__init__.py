@@ -1,0 +1,95 @@
+"""The classifier: watchlists in, ``Classification`` per item out.
+
+    normalise -> document (sentences, clauses, tokens, stems)
+              -> matcher (one Aho-Corasick pass for every watchlist)
+              -> rules (actors, relevance, milestone rules) + guards
+
+Pure: no I/O after the watchlists are loaded; ``now`` comes in as an argument.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from monitor.classify.document import build_document
+from monitor.classify.matcher import Matcher, Ref
+from monitor.classify.rules import Scan, collect, find_milestones, relevance
+from monitor.classify.watchlist import Watchlist, load_watchlist, load_watchlists
+from monitor.model import Classification, ItemText, MilestoneHit
+
+__all__ = ["Classifier", "Watchlist", "load_watchlist", "load_watchlists"]
+
+
+class Classifier:
+    """Compiles every watchlist once; ``classify`` is then cheap and thread-safe."""
+
+    def __init__(self, watchlists: list[Watchlist]) -> None:
+        self.watchlist_objects: tuple[Watchlist, ...] = tuple(watchlists)
+        self.watchlists: tuple[str, ...] = tuple(w.name for w in watchlists)
+        self.versions = {w.name: w.version for w in watchlists}
+        entries: list[tuple[str, Ref]] = []
+        for wi, wl in enumerate(watchlists):
+            for ai, actor in enumerate(wl.actors):
+                entries.extend((alias, ("actor", wi, ai)) for alias in actor.aliases)
+            entries.extend((p, ("exclude", wi)) for p in wl.exclude)
+            entries.extend((p, ("off", wi)) for p in wl.relevance.off_topic)
+            for group, words in wl.terms.items():
+                entries.extend((w, ("term", wi, group)) for w in words)
+            for group, words in wl.guards.items():
+                entries.extend((w, ("guard", wi, group)) for w in words)
+        self.matcher = Matcher(entries)
+
+    def classify(self, item: ItemText, now: datetime | None = None,
+                 watchlist: str | None = None) -> Classification:
+        """Relevance, actors and milestones of one item (optionally one watchlist only)."""
+        doc = build_document(item, now)
+        matches = self.matcher.scan(doc.tokens, doc.stems)
+        n = len(self.watchlist_objects)
+        actor_hits: list[list[tuple[int, int, int]]] = [[] for _ in range(n)]
+        excluded: list[list[tuple[int, int]]] = [[] for _ in range(n)]
+        terms: list[dict[str, dict[int, list[tuple[int, int]]]]] = [{} for _ in range(n)]
+        guard_spans: list[dict[str, dict[int, list[tuple[int, int]]]]] = [{} for _ in range(n)]
+        off = [0] * n
+        sent_of = doc.sent_of
+        for m in matches:
+            for ref in m.refs:
+                kind, wi = ref[0], ref[1]
+                if kind == "actor":
+                    actor_hits[wi].append((ref[2], m.start, m.end))
+                elif kind == "term" or kind == "guard":
+                    target = terms[wi] if kind == "term" else guard_spans[wi]
+                    target.setdefault(ref[2], {}).setdefault(sent_of[m.start], []).append(
+                        (m.start, m.end))
+                elif kind == "exclude":
+                    excluded[wi].append((m.start, m.end))
+                else:
+                    off[wi] += 1
+        relevant_to: list[str] = []
+        actors: dict[str, None] = {}
+        milestones: list[MilestoneHit] = []
+        best = 0.0
+        for wi, wl in enumerate(self.watchlist_objects):
+            if watchlist is not None and wl.name != watchlist:
+                continue
+            if not actor_hits[wi]:
+                continue
+            scan: Scan = collect(wl, doc, actor_hits[wi], excluded[wi], terms[wi],
+                                 guard_spans[wi], off[wi])
+            score, ok = relevance(wl, scan, len(doc.sentences))
+            hits = find_milestones(wl, doc, scan) if terms[wi] else []
+            if hits and scan.off_topic < wl.relevance.off_topic_min:
+                ok = True
+                score = max(score, max(h.confidence for h in hits))
+            else:
+                hits = []
+            if ok:
+                relevant_to.append(wl.name)
+                milestones.extend(hits)
+                for mention in scan.mentions:
+                    actors.setdefault(mention.actor.id, None)
+            best = max(best, min(1.0, score))
+        return Classification(
+            id=item.id, relevant=bool(relevant_to), score=round(best, 4),
+            watchlists=tuple(relevant_to), actors=tuple(actors), milestones=tuple(milestones),
+            versions={k: v for k, v in self.versions.items()
+                      if watchlist is None or k == watchlist})

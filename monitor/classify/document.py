@@ -1,0 +1,83 @@
+"""An item laid out for matching: sentences, clauses and tokens with their stems.
+
+The title is sentence 0. Clauses are the stretches between commas, semicolons, colons,
+brackets and spaced dashes; a clause opened by "when"/"когда"/"калі" stays joined to the
+one before it, so "since 2008, when Minsk expelled the ambassador" is one clause.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from monitor.classify.normalise import clean, detect_language, split_sentences, stem, tokenise
+from monitor.model import ItemText
+
+MAX_CHARS = 20_000           # text beyond this (long article bodies) is not read
+_CLAUSE_RE = re.compile(r"[,;:()\[\]]|\s-\s|\"")
+_JOINERS = frozenset({"when", "where", "когда", "где", "калі", "дзе"})
+_STEM_CACHE: dict[str, dict[str, str]] = {"en": {}, "ru": {}, "be": {}}
+_CACHE_MAX = 200_000
+
+
+@dataclass
+class Document:
+    """Tokens of one item with their sentence and clause, ready for the matcher."""
+
+    lang: str
+    ref_date: datetime | None                     # published, else now, else None
+    sentences: list[str] = field(default_factory=list)       # cleaned, case kept
+    sent_span: list[tuple[int, int]] = field(default_factory=list)  # token [start, end)
+    tokens: list[str] = field(default_factory=list)
+    stems: list[str] = field(default_factory=list)
+    sent_of: list[int] = field(default_factory=list)
+    clause_of: list[int] = field(default_factory=list)
+    joiners: list[int] = field(default_factory=list)  # token index of each when-joiner
+
+
+def _stems(tokens: list[str], lang: str) -> list[str]:
+    cache = _STEM_CACHE[lang]
+    if len(cache) > _CACHE_MAX:
+        cache.clear()
+    out = []
+    for t in tokens:
+        s = cache.get(t)
+        if s is None:
+            s = cache[t] = stem(t, lang)
+        out.append(s)
+    return out
+
+
+def build_document(item: ItemText, now: datetime | None = None) -> Document:
+    """Clean, split and tokenise an item's title, summary and content."""
+    title = clean((item.title or "")[:2000])
+    body_parts = [clean(item.summary or ""), clean(item.content or "")]
+    body = "\n\n".join(p for p in body_parts if p)[:MAX_CHARS]
+    lang = detect_language(title + " " + body[:500], item.language)
+    if lang == "en" and not title.isascii() and detect_language(title + body[:500]) == "be":
+        lang = "be"
+    doc = Document(lang=lang, ref_date=item.published or now)
+    sentences = [title] if title.strip() else [""]
+    if body:
+        sentences.extend(split_sentences(body))
+    clause = 0
+    for si, sent in enumerate(sentences):
+        start = len(doc.tokens)
+        first = True
+        for piece in _CLAUSE_RE.split(sent.replace("\n", " ")):
+            toks = tokenise(piece)
+            if not toks:
+                continue
+            if first or toks[0] not in _JOINERS:
+                clause += 1
+            else:
+                doc.joiners.append(len(doc.tokens))
+            first = False
+            doc.tokens.extend(toks)
+            doc.sent_of.extend([si] * len(toks))
+            doc.clause_of.extend([clause] * len(toks))
+        doc.sentences.append(sent)
+        doc.sent_span.append((start, len(doc.tokens)))
+    doc.stems = _stems(doc.tokens, lang)
+    return doc

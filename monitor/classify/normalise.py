@@ -1,0 +1,170 @@
+"""Text normalisation, sentence splitting and tokenisation for the classifier.
+
+Everything here is pure and cheap: the classifier runs it on every item, so the hot
+paths avoid per-character Python loops (``str.translate`` and compiled regexes only).
+
+A token is a run of Latin or Cyrillic letters and digits; hyphens and punctuation split
+tokens, an apostrophe inside a word does not (Belarusian ``з'ехаць``), and the English
+possessive ``'s`` is dropped (``Belarus's`` -> ``belarus``). ``U.S.`` and ``US`` become ``USA``.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from functools import lru_cache
+
+import Stemmer
+
+# Quotes, dashes and apostrophe look-alikes folded to one form each.
+_PUNCT = {
+    "\u2018": "'", "\u2019": "'", "\u02bc": "'", "\u02b9": "'", "\u0060": "'", "\u00b4": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00ab": '"', "\u00bb": '"', "\u2039": '"',
+    "\u203a": '"', "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-",
+    "\u2015": "-", "\u2212": "-", "\u00a0": " ", "\u2009": " ", "\u202f": " ", "\u200b": "",
+    "\u00ad": "", "\u0451": "\u0435", "\u0401": "\u0415",  # ё -> е
+}
+
+
+@lru_cache(maxsize=1)
+def _fold_table() -> dict[int, str]:
+    """Punctuation folding plus Latin diacritics stripped (é -> e); Cyrillic is kept."""
+    table: dict[int, str] = {ord(k): v for k, v in _PUNCT.items()}
+    for cp in range(0x00C0, 0x0250):
+        ch = chr(cp)
+        decomp = unicodedata.normalize("NFKD", ch)
+        base = "".join(c for c in decomp if not unicodedata.combining(c))
+        if base and base != ch and base.isascii():
+            table[cp] = base
+    table[ord("ł")] = "l"
+    table[ord("Ł")] = "L"
+    table[ord("ø")] = "o"
+    table[ord("ß")] = "ss"
+    return table
+
+
+_TAG_RE = re.compile(r"<[^>]{0,500}>")
+_US_RE = re.compile(r"\bU\.\s?S\.(?:\s?A\.)?|\bUS\b")
+_POSSESSIVE_RE = re.compile(r"(?<=[A-Za-z])'s\b", re.IGNORECASE)
+TOKEN_RE = re.compile(r"[0-9a-z\u0430-\u044f\u0456\u045e]+(?:'[0-9a-z\u0430-\u044f\u0456\u045e]+)*")
+_SENT_RE = re.compile(r"(?<=[.!?…])[\"')\]]*\s+(?=[\"'(\[]*[A-Z\u0410-\u042f\u0406\u040e0-9])"
+                      r"|\s*\n\s*\n\s*|(?<=[.!?…])\s*\n\s*")
+_ABBREV = frozenset({
+    "mr", "mrs", "ms", "dr", "st", "gen", "lt", "col", "sen", "rep", "gov", "jan", "feb", "mar",
+    "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "no", "vs", "jr", "sr", "mt",
+    "г", "гг", "т", "им", "ул", "пр", "тыс", "млн", "млрд", "см", "др", "ст", "inc", "corp", "co",
+})
+BELARUSIAN_LETTERS = frozenset("іўІЎ")
+
+
+def clean(text: str) -> str:
+    """Leftover HTML removed, NFKC, quotes/dashes/ё folded; case is kept."""
+    if not text:
+        return ""
+    if "&" in text:
+        text = html.unescape(text)
+    if "<" in text:
+        text = _TAG_RE.sub(" ", text)
+    if not text.isascii():
+        if not unicodedata.is_normalized("NFKC", text):
+            text = unicodedata.normalize("NFKC", text)
+        text = text.translate(_fold_table())
+    if "U" in text:   # upper-case "US" is the country, lower-case "us" the pronoun
+        text = _US_RE.sub("USA", text)
+    if "'" in text:
+        text = _POSSESSIVE_RE.sub("", text)
+    return text
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a cleaned text; abbreviations and initials do not end a sentence."""
+    parts = [p.strip() for p in _SENT_RE.split(text) if p and p.strip()]
+    out: list[str] = []
+    for p in parts:
+        if out:
+            prev = out[-1]
+            last = prev.rsplit(None, 1)[-1].rstrip(".").lower() if prev else ""
+            if prev.endswith(".") and (last in _ABBREV or (len(last) == 1 and last.isalpha())):
+                out[-1] = prev + " " + p
+                continue
+        out.append(p)
+    return out
+
+
+def tokenise(sentence: str) -> list[str]:
+    """Lower-cased (casefolded) tokens of one cleaned sentence."""
+    return TOKEN_RE.findall(sentence.casefold().replace("ё", "е"))
+
+
+def detect_language(text: str, declared: str | None = None) -> str:
+    """``en``, ``ru`` or ``be``: declared language if usable, else guessed from the script."""
+    if declared:
+        code = declared.strip().lower()[:2]
+        if code in ("en", "ru", "be"):
+            return code
+    cyr = lat = 0
+    for ch in text[:2000]:
+        if ch in BELARUSIAN_LETTERS:
+            return "be"
+        if "\u0400" <= ch <= "\u04ff":
+            cyr += 1
+        elif ch.isascii() and ch.isalpha():
+            lat += 1
+    return "ru" if cyr > lat else "en"
+
+
+# --- stemming ------------------------------------------------------------------------------
+
+# Belarusian has no Snowball stemmer: strip the longest inflectional ending from this list,
+# keeping at least three letters of stem. Crude, but the same function runs on the
+# watchlist's triggers and on the text, so both sides agree; names get explicit forms.
+_BE_ENDINGS = tuple(sorted({
+    "амі", "ямі", "ымі", "імі", "аго", "ага", "яга", "ога", "аму", "яму", "ому", "ыму", "іму",
+    "ыя", "ія", "ых", "іх", "ым", "ім", "ай", "ей", "ой", "яй", "ую", "юю", "ае", "ое",
+    "ее", "ая", "яя", "ам", "ям", "ом", "ем", "ах", "ях", "аў", "яў", "оў", "еў", "ою", "ёю", "ею",
+    "ецца", "юцца", "уцца", "ацца", "яцца", "іцца", "ыцца", "ліся", "лася", "лося", "ўся",
+    "аюць", "яюць", "уюць", "юць", "уць", "аць", "яць", "іць", "ыць", "эць", "ець", "ці", "ць",
+    "ала", "яла", "іла", "ыла", "ела", "алі", "ялі", "ілі", "ылі", "елі", "іў", "ыў",
+    "ла", "лі", "ло", "яе", "уе", "юе", "ы", "і", "а", "я", "у", "ю", "е", "о", "ь",
+    "ка", "кі", "ку", "кай", "цы",
+}, key=len, reverse=True))
+_KEEP = frozenset({"после", "пасля", "посл", "пасл", "было", "были", "быў", "была"})
+
+_STEMMERS: dict[str, Stemmer.Stemmer] = {}
+
+
+def _snowball(lang: str) -> Stemmer.Stemmer:
+    st = _STEMMERS.get(lang)
+    if st is None:
+        st = _STEMMERS[lang] = Stemmer.Stemmer({"en": "english", "ru": "russian"}[lang])
+    return st
+
+
+def stem_be(token: str) -> str:
+    """Belarusian light stemmer (suffix stripping, stem of three letters or more)."""
+    if token in _KEEP:
+        return token
+    for end in _BE_ENDINGS:
+        if token.endswith(end) and len(token) - len(end) >= 3:
+            return token[: -len(end)]
+    return token
+
+
+def stem(token: str, lang: str) -> str:
+    """Stem of one token: English Snowball for Latin, Russian Snowball or the Belarusian
+    stripper for Cyrillic, the token itself for digits."""
+    if token in _KEEP:
+        return token
+    first = token[0]
+    if "a" <= first <= "z":
+        return str(_snowball("en").stemWord(token))
+    if first.isdigit():
+        return token
+    if lang == "be" or "і" in token or "ў" in token:
+        return stem_be(token)
+    return str(_snowball("ru").stemWord(token))
+
+
+def is_cyrillic(word: str) -> bool:
+    return any("\u0400" <= ch <= "\u04ff" for ch in word)

@@ -1,0 +1,129 @@
+"""``monitor web`` (the dashboard on its own) and ``monitor demo`` (the whole product, offline).
+
+Registered in monitor/cli.py with ``cli.add_command(web)`` and ``cli.add_command(demo)``. The
+commands read the shared ``Ctx`` from ``ctx.obj`` and borrow the CLI's error handling lazily,
+so this module does not import monitor.cli at import time (no import cycle).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+def _handled(fn: Any, *args: Any) -> None:
+    from monitor.cli import handle_errors
+
+    handle_errors(fn)(*args)
+
+
+def _port_free(host: str, port: int) -> bool:
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+            s.bind((host, port))
+        return True
+    except OSError:
+        return False
+
+
+@click.command("web")
+@click.option("--listen", help="HOST:PORT to serve on (default: http.listen of the config).")
+@click.pass_obj
+def web(c: Any, listen: str | None) -> None:
+    """Serve the web dashboard and JSON API on their own (no polling)."""
+    _handled(_web, c, listen)
+
+
+def _web(c: Any, listen: str | None) -> None:
+    import uvicorn
+
+    from monitor.config import HttpConfig
+    from monitor.dashboard import build_web_app, check_access_config
+    from monitor.store.db import ensure_schema
+
+    config = c.config
+    if listen:
+        try:
+            http = HttpConfig.model_validate({**config.http.model_dump(), "listen": listen})
+        except ValueError as exc:
+            raise click.BadParameter(str(exc).splitlines()[-1], param_hint="--listen") from None
+        config = config.model_copy(update={"http": http})
+    check_access_config(config)
+    engine = c.engine()
+    try:
+        # like `run` and `poll`: an empty or old SQLite file is upgraded; PostgreSQL is checked
+        ensure_schema(engine, auto=engine.dialect.name == "sqlite")
+        app = build_web_app(engine, config)
+        host, _, port = config.http.listen.rpartition(":")
+        click.echo(f"dashboard: http://{host}:{port}/", err=True)
+        server = uvicorn.Server(uvicorn.Config(app, host=host.strip("[]"), port=int(port),
+                                               log_config=None, access_log=False,
+                                               lifespan="off"))
+        server.run()
+    finally:
+        engine.dispose()
+
+
+@click.command("demo")
+@click.option("--listen", default="127.0.0.1:8080", show_default=True,
+              help="Where the dashboard is served (a free port is picked when it is taken).")
+@click.option("--watchlist", "watchlist_path", type=click.Path(dir_okay=False, exists=True),
+              help="Watchlist file (default: config/watchlists/belarus-us.yaml).")
+@click.option("--database", help="SQLAlchemy URL to keep the demo's data (default: a temp file).")
+@click.option("--exit-after", type=float, default=None, hidden=True,
+              help="Stop after this many seconds (for smoke tests).")
+@click.pass_obj
+def demo(c: Any, listen: str, watchlist_path: str | None, database: str | None,
+         exit_after: float | None) -> None:
+    """Run the whole product offline: sample feeds, alerts on the console, the dashboard."""
+    del c  # the demo builds its own config: it needs no config file
+    _handled(_demo, listen, watchlist_path, database, exit_after)
+
+
+def _demo(listen: str, watchlist_path: str | None, database: str | None,
+          exit_after: float | None) -> None:
+    import tempfile
+
+    from monitor.classify import Classifier, load_watchlists
+    from monitor.dashboard.demo import DemoFeedServer, demo_config, find_watchlist
+    from monitor.log import setup_logging
+    from monitor.scheduler import Daemon
+    from monitor.store.db import ensure_schema, make_engine
+
+    setup_logging("warning", "auto")  # the demo's output is its alerts, not the daemon's log
+    watchlist = Path(watchlist_path) if watchlist_path else find_watchlist()
+    host, _, port = listen.rpartition(":")
+    if not port.isdigit() or not host:
+        raise click.BadParameter("write it as HOST:PORT", param_hint="--listen")
+    if not _port_free(host.strip("[]"), int(port)):
+        with socket.socket() as s:
+            s.bind((host.strip("[]"), 0))
+            port = str(s.getsockname()[1])
+        click.echo(f"port {listen.rpartition(':')[2]} is taken; using {port}", err=True)
+    feeds = DemoFeedServer()
+    feeds.start()
+    with tempfile.TemporaryDirectory(prefix="monitor-demo-") as tmp:
+        url = database or f"sqlite:///{Path(tmp) / 'demo.db'}"
+        config = demo_config(feeds.base, url, watchlist, f"{host}:{port}")
+        classifier = Classifier(load_watchlists([watchlist]))
+        engine = make_engine(url)
+        try:
+            ensure_schema(engine, auto=True)
+            daemon = Daemon(config, engine, classifier, config_path=None, serve_http=True,
+                            echo=click.echo)
+            click.echo(f"monitor demo: sample feeds at {feeds.base}/ ; alerts print below.")
+            click.echo(f"dashboard: http://{host}:{port}/   (Ctrl-C to stop)")
+            asyncio.run(_run(daemon, exit_after))
+        finally:
+            engine.dispose()
+            feeds.stop()
+
+
+async def _run(daemon: Any, exit_after: float | None) -> None:
+    if exit_after is not None:
+        asyncio.get_running_loop().call_later(exit_after, daemon.stop)
+    await daemon.run()

@@ -1,0 +1,453 @@
+"""The pipeline: the only module that calls every stage.
+
+claim due feeds → fetch (async, bounded) → parse → store new items → classify → milestones →
+outbox, one transaction per feed so a crash loses nothing committed and repeats nothing.
+``Deliverer`` (alerts/outbox) then sends what the outbox holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import random
+import socket
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from monitor import milestones as ms_rules
+from monitor.alerts.outbox import (
+    Deliverer,
+    DeliveryStats,
+    enqueue_digests,
+    enqueue_feed_health,
+    enqueue_milestone,
+)
+from monitor.classify import Classifier
+from monitor.config import Config
+from monitor.errors import ParseError
+from monitor.fetch import Fetcher, FetchSettings
+from monitor.log import get_logger
+from monitor.metrics import Metrics
+from monitor.model import Classification, FeedHealthAlert, FetchResult, ItemText, ParsedFeed
+from monitor.parse import parse_feed
+from monitor.policy import (
+    PollDecision,
+    PollPolicy,
+    decide_next_poll,
+    is_local_outage,
+    should_fetch_unconditionally,
+)
+from monitor.store import queries
+from monitor.store.db import sessions
+from monitor.store.tables import AlertRow, FeedRow, ItemRow, MilestoneRow
+
+log = get_logger("monitor.pipeline")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class CycleSummary:
+    feeds: int = 0
+    ok: int = 0
+    not_modified: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    items_new: int = 0
+    relevant: int = 0
+    milestones_new: int = 0
+    alerts_queued: int = 0
+    local_outage: bool = False
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, other: CycleSummary) -> None:
+        for name in ("feeds", "ok", "not_modified", "unchanged", "failed", "items_new",
+                     "relevant", "milestones_new", "alerts_queued"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.local_outage = self.local_outage or other.local_outage
+        self.errors.extend(other.errors)
+
+
+def fetch_settings(config: Config) -> FetchSettings:
+    f = config.fetch
+    return FetchSettings(user_agent=f.user_agent, connect_timeout=f.connect_timeout,
+                         read_timeout=f.read_timeout, total_timeout=f.total_timeout,
+                         max_body_bytes=f.max_body_bytes, max_connections=f.max_connections,
+                         per_host_connections=f.per_host_connections,
+                         per_host_min_gap=f.per_host_min_gap, max_redirects=f.max_redirects,
+                         allow_private_networks=f.allow_private_networks)
+
+
+def poll_policy(config: Config) -> PollPolicy:
+    s = config.schedule
+    return PollPolicy(max_backoff=s.max_backoff, unhealthy_after=s.unhealthy_after,
+                      jitter=s.jitter, force_unconditional_every=s.force_unconditional_every)
+
+
+class Pipeline:
+    """Polls feeds and delivers alerts for one process; replicas each run one."""
+
+    def __init__(self, config: Config, engine: Engine, classifier: Classifier, *,
+                 fetcher: Fetcher | None = None, owner: str | None = None,
+                 clock: Callable[[], datetime] = utcnow, rng: random.Random | None = None,
+                 metrics: Metrics | None = None,
+                 echo: Callable[[str], None] | None = None) -> None:
+        self.config = config
+        self.engine = engine
+        self.sessions = sessions(engine)
+        self.classifier = classifier
+        self.fetcher = fetcher or Fetcher(fetch_settings(config))
+        self.owner = owner or worker_id()
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.metrics = metrics or Metrics()
+        self.policy = poll_policy(config)
+        self.deliverer = Deliverer(config, self.sessions, owner=self.owner, clock=clock,
+                                   rng=self.rng, echo=echo,
+                                   on_outcome=lambda ch, o: self.metrics.alerts.labels(ch, o).inc())
+        self._feed_watchlists = {f.name: tuple(f.watchlists) for f in config.feeds}
+
+    async def aclose(self) -> None:
+        await self.fetcher.aclose()
+        await self.deliverer.aclose()
+
+    # -- polling ---------------------------------------------------------------------------
+
+    def sync_feeds(self) -> dict[str, list[str]]:
+        """Match the feeds table to the config and free leases of crashed local processes."""
+        with self.sessions.begin() as s:
+            freed = queries.release_dead_leases(s, host=socket.gethostname(), alive=_pid_alive,
+                                                now=self.clock())
+            if freed:
+                log.warning("dead_leases_released", count=freed)
+            return queries.sync_feeds(s, self.config, self.clock())
+
+    async def poll_due(self, *, names: Sequence[str] | None = None,
+                       ignore_schedule: bool = False) -> CycleSummary:
+        """Claim and poll due feeds (all enabled ones with ``ignore_schedule``), batch by batch."""
+        total = CycleSummary()
+        done: set[int] = set()
+        while True:
+            claimed = await asyncio.to_thread(self._claim, names, ignore_schedule, done)
+            if not claimed:
+                return total
+            done.update(f.id for f in claimed)
+            total.add(await self._poll_batch(claimed))
+
+    def _claim(self, names: Sequence[str] | None, ignore: bool,
+               done: set[int]) -> list[queries.FeedState]:
+        """Claim the next batch; feeds this call already polled are not claimed again."""
+        with self.sessions.begin() as s:
+            return queries.claim_due_feeds(
+                s, owner=self.owner, now=self.clock(),
+                lease=timedelta(seconds=self.config.schedule.lease),
+                limit=self.config.schedule.batch_size, names=names, ignore_schedule=ignore,
+                exclude=done)
+
+    async def _poll_batch(self, feeds: list[queries.FeedState]) -> CycleSummary:
+        now = self.clock()
+        started = {f.id: now for f in feeds}
+        fetched = await asyncio.gather(*(self._fetch(f, now) for f in feeds))
+        results = [r for r, _ in fetched]
+        outage = is_local_outage(results)
+        summary = CycleSummary(feeds=len(feeds), local_outage=outage)
+        if outage:
+            log.warning("local_outage_detected", feeds=len(feeds),
+                        error=results[0].error if results else None)
+        for feed, (result, conditional) in zip(feeds, fetched, strict=True):
+            try:
+                one = await asyncio.to_thread(self._process, feed, result, started[feed.id],
+                                              outage, conditional)
+            except Exception as exc:  # noqa: BLE001 - the per-feed boundary: log, go on
+                log.exception("feed_processing_failed", feed=feed.name, error=str(exc))
+                await asyncio.to_thread(self._release, feed.id)
+                one = CycleSummary(failed=1, errors=[f"{feed.name}: {exc}"])
+            summary.add(one)
+        return summary
+
+    async def _fetch(self, feed: queries.FeedState, now: datetime) -> tuple[FetchResult, bool]:
+        conditional = not should_fetch_unconditionally(feed.last_unconditional_at, now,
+                                                       self.policy)
+        result = await self.fetcher.fetch(feed.url,
+                                          etag=feed.etag if conditional else None,
+                                          last_modified=feed.last_modified if conditional
+                                          else None)
+        self.metrics.fetch_seconds.observe(result.duration)
+        return result, conditional
+
+    def _release(self, feed_id: int) -> None:
+        with self.sessions.begin() as s:
+            queries.release_feed(s, feed_id, self.owner)
+
+    def _process(self, feed: queries.FeedState, result: FetchResult, started: datetime,
+                 outage: bool, conditional: bool) -> CycleSummary:
+        """Parse, store, classify and detect for one fetched feed, in one transaction."""
+        now = self.clock()
+        summary = CycleSummary()
+        parsed: ParsedFeed | None = None
+        outcome = "error"
+        error = result.error
+        body_hash = None
+        if result.ok and result.body is not None:
+            body_hash = hashlib.sha256(result.body).hexdigest()
+            if body_hash == feed.body_hash:
+                outcome = "unchanged"  # same bytes as last time: no parse at all
+            else:
+                try:
+                    parsed = parse_feed(result.body, url=result.final_url, headers=result.headers,
+                                        default_language=feed.language, now=now)
+                    outcome = "new"
+                except ParseError as exc:
+                    error = str(exc)
+        elif result.not_modified:
+            outcome = "not_modified"
+        failed = outcome == "error"
+        # A parse failure is the feed's failure, not the network's: policy sees an error.
+        policy_result = result if not (failed and result.ok) else _as_error(result, error)
+        decision = decide_next_poll(now=now, interval=feed.interval, failures=feed.failures,
+                                    result=policy_result, rng=self.rng, policy=self.policy,
+                                    local_outage=outage)
+        with self.sessions.begin() as s:
+            row = queries.feed_by_id(s, feed.id)
+            new_rows: list[ItemRow] = []
+            if parsed is not None:
+                new_rows = queries.insert_items(s, feed.id, parsed.items, now)
+                self._classify_and_detect(s, new_rows, now, summary)
+            self._update_feed(s, row, result, decision, outcome, error, body_hash, conditional,
+                              now)
+            if new_rows:
+                row.last_new_item_at = now
+                if row.silent_since is not None:
+                    row.silent_since = None
+                    self._health_event(s, row, "recovered", now, "publishing again")
+            queries.record_attempt(s, feed_id=feed.id, started_at=started, url=feed.url,
+                                   status=result.status, outcome=outcome,
+                                   duration=result.duration, nbytes=result.bytes_read,
+                                   seen=len(parsed.items) if parsed else 0, new=len(new_rows),
+                                   error=error, worker=self.owner)
+        summary.items_new = len(new_rows)
+        setattr(summary, {"new": "ok", "unchanged": "unchanged", "not_modified": "not_modified",
+                          "error": "failed"}[outcome], 1)
+        if failed:
+            summary.errors.append(f"{feed.name}: {error}")
+        self.metrics.polls.labels(outcome).inc()
+        self.metrics.items_stored.inc(len(new_rows))
+        log.info("feed_polled", feed=feed.name, url=feed.url, outcome=outcome,
+                 status=result.status, items=len(parsed.items) if parsed else 0,
+                 new=len(new_rows), duration=round(result.duration, 3),
+                 error=error, next_check=decision.next_check_at.isoformat())
+        return summary
+
+    def _update_feed(self, s: Session, row: FeedRow, result: FetchResult, d: PollDecision,
+                     outcome: str, error: str | None, body_hash: str | None, conditional: bool,
+                     now: datetime) -> None:
+        was_unhealthy = row.unhealthy
+        row.polls += 1
+        row.last_polled_at = now
+        row.last_status = result.status
+        row.lease_owner, row.lease_until = None, None
+        row.next_check_at, row.failures, row.unhealthy = d.next_check_at, d.failures, d.unhealthy
+        if outcome == "error":
+            row.last_error, row.last_error_at = error, now
+        else:
+            row.last_success_at = now
+            if result.ok:  # a 304 keeps the validators it was asked with
+                row.etag, row.last_modified, row.body_hash = (result.etag, result.last_modified,
+                                                              body_hash)
+                if not conditional:
+                    row.last_unconditional_at = now
+            if result.permanent_redirect:
+                row.current_url = result.permanent_redirect
+        if d.disable:
+            row.enabled, row.disabled_reason = False, d.disable_reason
+        if row.unhealthy and not was_unhealthy:
+            row.unhealthy_since = now
+            self._health_event(s, row, "unhealthy", now, error or "failing")
+        elif was_unhealthy and not row.unhealthy:
+            self._health_event(s, row, "recovered", now, "polled successfully again")
+            row.unhealthy_since = None
+
+    def _health_event(self, s: Session, row: FeedRow, state: str, now: datetime,
+                      reason: str) -> None:
+        alert = FeedHealthAlert(feed=row.name, url=row.current_url or row.url, state=state,
+                                since=now, reason=reason,
+                                watchlists=self._feed_watchlists.get(row.name, ()))
+        enqueue_feed_health(s, self.config, alert, now)
+        log.warning("feed_health_changed", feed=row.name, state=state, error=reason)
+
+    # -- classification and milestones ---------------------------------------------------
+
+    def _classify_and_detect(self, s: Session, rows: Sequence[ItemRow], now: datetime,
+                             summary: CycleSummary) -> None:
+        for row in rows:
+            c = self.classifier.classify(item_text(row), now=now)
+            queries.save_classification(s, row, c, now)
+            self.metrics.items_classified.labels(str(c.relevant).lower()).inc()
+            if c.relevant:
+                summary.relevant += 1
+            if c.milestones:
+                new, queued = self.apply_milestones(s, row, c, now, alert=True)
+                summary.milestones_new += new
+                summary.alerts_queued += queued
+
+    def apply_milestones(self, s: Session, row: ItemRow, c: Classification, now: datetime,
+                         *, alert: bool) -> tuple[int, int]:
+        """Create or corroborate milestones for one item's hits; returns (new, alerts queued)."""
+        cfg = self.config.alerting
+        max_age = timedelta(seconds=cfg.max_item_age) if cfg.max_item_age > 0 else None
+        stale = (not alert) or ms_rules.is_stale(row.published, row.first_seen_at, max_age)
+        event_at = row.published if row.published and row.published <= now else row.first_seen_at
+        created = queued = 0
+        for hit in c.milestones:
+            window = timedelta(seconds=cfg.dedupe_windows.get(hit.type, cfg.dedupe_window))
+            queries.lock_milestones(s)
+            cands = queries.milestone_candidates(s, hit.watchlist, hit.type, event_at, window)
+            decision = ms_rules.decide(
+                hit, event_at=event_at, window=window,
+                candidates=[ms_rules.Candidate(m.id, m.key, m.status, m.event_at) for m in cands],
+                item_ident=f"{row.feed_id}:{row.identity}")
+            if decision.new_id is not None:
+                existing = s.get(MilestoneRow, decision.new_id)
+                if existing is not None:  # the same first report, reclassified
+                    continue
+                mrow = MilestoneRow(
+                    id=decision.new_id, watchlist=hit.watchlist, type=hit.type, key=decision.key,
+                    status=hit.status, severity=hit.severity, title=row.title or hit.evidence[:200],
+                    type_title=hit.title, evidence=hit.evidence, confidence=hit.confidence,
+                    actors=list(hit.actors), triggers=list(hit.triggers), rule=hit.rule,
+                    watchlist_version=c.versions.get(hit.watchlist, ""), event_at=event_at,
+                    first_seen_at=now, last_seen_at=now, first_item_id=row.id, sources=1,
+                    alerted=False, stale=stale)
+                s.add(mrow)
+                s.flush()
+                queries.add_source(s, mrow.id, row.id, hit.status, hit.evidence, hit.confidence,
+                                   now)
+                created += 1
+                self.metrics.milestones.labels(hit.watchlist, hit.type).inc()
+                log.info("milestone_detected", milestone_id=mrow.id, type=hit.type,
+                         watchlist=hit.watchlist, item_id=row.id, stale=stale)
+            else:
+                mrow = s.get(MilestoneRow, decision.milestone_id)
+                assert mrow is not None
+                if not queries.add_source(s, mrow.id, row.id, hit.status, hit.evidence,
+                                          hit.confidence, now):
+                    continue
+                mrow.last_seen_at = now
+                if decision.status_step:
+                    mrow.status = decision.status_step
+                    if (not stale and mrow.alerted
+                            and decision.status_step in cfg.realert_on_status):
+                        queued += enqueue_milestone(s, self.config, mrow, now,
+                                                    step=decision.status_step)
+            s.flush()
+            mrow.sources = queries.distinct_sources(s, mrow.id)
+            if not mrow.alerted and not mrow.stale and not stale \
+                    and mrow.sources >= cfg.min_sources:
+                queued += enqueue_milestone(s, self.config, mrow, now)
+                mrow.alerted = True
+        return created, queued
+
+    def check_silence(self) -> int:
+        """Flag feeds that published nothing new for ``alerting.feed_silence`` (0: off)."""
+        silence = self.config.alerting.feed_silence
+        if silence <= 0:
+            return 0
+        now = self.clock()
+        cutoff = now - timedelta(seconds=silence)
+        with self.sessions.begin() as s:
+            rows = s.scalars(select(FeedRow).where(
+                FeedRow.enabled.is_(True), FeedRow.silent_since.is_(None),
+                func.coalesce(FeedRow.last_new_item_at, FeedRow.created_at) < cutoff)).all()
+            for row in rows:
+                row.silent_since = now
+                self._health_event(s, row, "unhealthy", now,
+                                   f"no new items for {int(silence // 3600)}h or more")
+            return len(rows)
+
+    def classify_pending(self, limit: int = 500) -> int:
+        """Classify items stored but not yet classified (left by a crash or an old version)."""
+        now = self.clock()
+        with self.sessions.begin() as s:
+            rows = queries.unclassified_items(s, limit)
+            self._classify_and_detect(s, rows, now, CycleSummary())
+            return len(rows)
+
+    def reclassify(self, *, since: datetime | None = None, batch: int = 500) -> tuple[int, int]:
+        """Rerun the current watchlists over stored items; new milestones found do not alert."""
+        now = self.clock()
+        done = created = 0
+        last_id = 0
+        while True:
+            with self.sessions.begin() as s:
+                q = select(ItemRow).where(ItemRow.id > last_id).order_by(ItemRow.id).limit(batch)
+                if since is not None:
+                    q = q.where(func.coalesce(ItemRow.published, ItemRow.first_seen_at) >= since)
+                rows = list(s.scalars(q))
+                if not rows:
+                    return done, created
+                for row in rows:
+                    c = self.classifier.classify(item_text(row), now=now)
+                    queries.save_classification(s, row, c, now)
+                    if c.milestones:
+                        created += self.apply_milestones(s, row, c, now, alert=False)[0]
+                done += len(rows)
+                last_id = rows[-1].id
+
+    # -- alerts ----------------------------------------------------------------------------
+
+    def enqueue_digests(self) -> int:
+        with self.sessions.begin() as s:
+            return enqueue_digests(s, self.config, self.clock())
+
+    async def deliver(self) -> DeliveryStats:
+        return await self.deliverer.deliver_due()
+
+    def refresh_gauges(self) -> None:
+        now = self.clock()
+        with self.sessions() as s:
+            backlog, oldest = s.execute(select(func.count(AlertRow.id), func.min(AlertRow.created_at))
+                                        .where(AlertRow.state == "pending")).one()
+            self.metrics.outbox_backlog.set(backlog or 0)
+            if oldest is not None and oldest.tzinfo is None:
+                oldest = oldest.replace(tzinfo=UTC)
+            self.metrics.outbox_oldest_seconds.set((now - oldest).total_seconds() if oldest else 0)
+            self.metrics.feeds_unhealthy.set(
+                s.scalar(select(func.count(FeedRow.id)).where(FeedRow.unhealthy.is_(True))) or 0)
+            self.metrics.feeds_disabled.set(
+                s.scalar(select(func.count(FeedRow.id)).where(FeedRow.enabled.is_(False),
+                                                              FeedRow.in_config.is_(True))) or 0)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _as_error(result: FetchResult, error: str | None) -> FetchResult:
+    from dataclasses import replace
+
+    return replace(result, error=error or "unparseable feed", error_kind="parse")
+
+
+def item_text(row: ItemRow) -> ItemText:
+    return ItemText(id=str(row.id), title=row.title or "", summary=row.summary or "",
+                    content=row.content or "", published=row.published, language=row.language,
+                    url=row.url)

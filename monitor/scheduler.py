@@ -1,0 +1,172 @@
+"""The daemon: APScheduler 3's asyncio scheduler runs a frequent tick that claims due feeds.
+
+Per-feed schedules live in the database (next check, backoff, validators), so they survive a
+restart and are shared by replicas; APScheduler only drives three jobs: ``tick`` (poll what is
+due), ``deliver`` (send the outbox) and ``housekeeping`` (classify leftovers, gauges, digests).
+SIGTERM/SIGINT stop taking work and let in-flight work finish and commit; SIGHUP reloads the
+config (feeds added, removed or changed without a restart).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import Engine
+
+from monitor.classify import Classifier, load_watchlists
+from monitor.config import Config, load_config
+from monitor.errors import ConfigError
+from monitor.log import get_logger
+from monitor.pipeline import Pipeline
+from monitor.web import Health, build_app, make_server
+
+log = get_logger("monitor.scheduler")
+
+
+class Daemon:
+    """``monitor run``: polls, delivers and serves /healthz and /metrics until told to stop."""
+
+    def __init__(self, config: Config, engine: Engine, classifier: Classifier, *,
+                 config_path: str | None, serve_http: bool = True,
+                 echo: Callable[[str], None] | None = None) -> None:
+        self.config = config
+        self.engine = engine
+        self.config_path = config_path
+        self.serve_http = serve_http
+        self.pipeline = Pipeline(config, engine, classifier, echo=echo)
+        self.health = Health(engine, config.schedule.tick)
+        self._stop = asyncio.Event()
+        self._busy = asyncio.Lock()      # held while a job runs: shutdown waits for it
+        self._reload = False
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop)
+        loop.add_signal_handler(signal.SIGHUP, self.request_reload)
+        server = None
+        server_task = None
+        if self.serve_http:
+            app = build_app(self.health, self.pipeline.metrics,
+                            refresh=self.pipeline.refresh_gauges,
+                            extra_routes=self._extra_routes())
+            server = make_server(app, self.config.http.listen)
+            server_task = asyncio.create_task(server.serve())
+        changes = await asyncio.to_thread(self.pipeline.sync_feeds)
+        log.info("daemon_started", feeds=len(self.config.feeds), listen=self.config.http.listen,
+                 **{k: len(v) for k, v in changes.items()})
+        sched = AsyncIOScheduler(timezone=UTC, job_defaults={"coalesce": True,
+                                                              "max_instances": 1,
+                                                              "misfire_grace_time": 30})
+        now = datetime.now(UTC)
+        sched.add_job(self.tick, "interval", seconds=self.config.schedule.tick, id="tick",
+                      next_run_time=now, jitter=None)
+        sched.add_job(self.deliver, "interval", seconds=max(1.0, self.config.schedule.tick),
+                      id="deliver", next_run_time=now)
+        sched.add_job(self.housekeeping, "interval", seconds=60, id="housekeeping",
+                      next_run_time=now)
+        sched.start()
+        self.health.ready = True
+        try:
+            await self._stop.wait()
+        finally:
+            self.health.ready = False
+            # In-flight work finishes and commits first: APScheduler's asyncio executor would
+            # cancel a running job at shutdown. Jobs that start now see the stop and return.
+            async with self._busy:
+                sched.shutdown(wait=False)
+            if server is not None and server_task is not None:
+                server.should_exit = True
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(server_task, timeout=5)
+            await self.pipeline.aclose()
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                loop.remove_signal_handler(sig)
+            log.info("daemon_stopped")
+
+    def _extra_routes(self) -> list[object]:
+        try:
+            from monitor.dashboard import routes  # the web dashboard, when installed
+        except ImportError:
+            return []
+        return list(routes(self.engine, self.config))
+
+    def stop(self) -> None:
+        log.info("stop_requested")
+        self._stop.set()
+
+    def request_reload(self) -> None:
+        self._reload = True
+        asyncio.get_running_loop().create_task(self._do_reload())
+
+    async def _do_reload(self) -> None:
+        async with self._busy:
+            if not self._reload:
+                return
+            self._reload = False
+            try:
+                config = load_config(self.config_path)
+                classifier = Classifier(load_watchlists([Path(p) for p in config.watchlists]))
+            except ConfigError as exc:
+                log.error("config_reload_failed", error=str(exc))
+                return
+            if config.database.url != self.config.database.url:
+                log.warning("config_reload_database_ignored",
+                            error="database.url changes need a restart")
+            old = self.pipeline
+            self.config = config
+            self.pipeline = Pipeline(config, self.engine, classifier, owner=old.owner,
+                                     metrics=old.metrics, echo=old.deliverer.echo)
+            await old.aclose()
+            changes = await asyncio.to_thread(self.pipeline.sync_feeds)
+            log.info("config_reloaded", **{k: v for k, v in changes.items()})
+
+    async def tick(self) -> None:
+        if self._stop.is_set():
+            return
+        async with self._busy:
+            self.health.last_tick = time.monotonic()
+            self.pipeline.metrics.last_tick.set(time.time())
+            try:
+                summary = await self.pipeline.poll_due()
+            except Exception as exc:  # noqa: BLE001 - a failed tick must not kill the daemon
+                log.exception("tick_failed", error=str(exc))
+                return
+            if summary.feeds:
+                log.info("cycle_finished", feeds=summary.feeds, ok=summary.ok,
+                         not_modified=summary.not_modified, unchanged=summary.unchanged,
+                         failed=summary.failed, new=summary.items_new,
+                         milestones=summary.milestones_new, alerts=summary.alerts_queued)
+            if summary.alerts_queued:
+                await self._deliver_locked()
+
+    async def deliver(self) -> None:
+        if self._stop.is_set():
+            return
+        async with self._busy:
+            await self._deliver_locked()
+
+    async def _deliver_locked(self) -> None:
+        try:
+            await self.pipeline.deliver()
+        except Exception as exc:  # noqa: BLE001 - the delivery loop goes on
+            log.exception("delivery_failed", error=str(exc))
+
+    async def housekeeping(self) -> None:
+        if self._stop.is_set():
+            return
+        async with self._busy:
+            try:
+                await asyncio.to_thread(self.pipeline.classify_pending)
+                await asyncio.to_thread(self.pipeline.enqueue_digests)
+                await asyncio.to_thread(self.pipeline.check_silence)
+                await asyncio.to_thread(self.pipeline.refresh_gauges)
+            except Exception as exc:  # noqa: BLE001
+                log.exception("housekeeping_failed", error=str(exc))

@@ -1,0 +1,215 @@
+"""The whole pipeline against a real local feed server, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from monitor.classify import Classifier, load_watchlists
+from monitor.config import Config
+from monitor.pipeline import Pipeline
+from monitor.store.db import make_engine, upgrade
+from monitor.store.tables import AlertRow, FeedRow, FetchAttemptRow, ItemRow, MilestoneRow
+from tests.feedgen import rss
+from tests.servers import FeedServer, Reply
+
+REPO = Path(__file__).resolve().parents[1]
+WATCHLIST = REPO / "config" / "watchlists" / "belarus-us.yaml"
+
+
+class Clock:
+    """A fake clock the test moves by hand."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kw: float) -> None:
+        self.now += timedelta(**kw)
+
+
+@pytest.fixture(scope="module")
+def classifier() -> Classifier:
+    return Classifier(load_watchlists([WATCHLIST]))
+
+
+def make_config(feeds: list[dict[str, Any]], channels: list[dict[str, Any]] | None = None,
+                **alerting: Any) -> Config:
+    return Config.model_validate({
+        "feeds": feeds, "watchlists": [str(WATCHLIST)],
+        "fetch": {"allow_private_networks": True, "per_host_min_gap": 0,
+                  "per_host_connections": 8, "total_timeout": 10},
+        "alerting": {"retry_base": 1, **alerting},
+        "alerts": {"channels": channels or []},
+    })
+
+
+@pytest.fixture
+def run(db_url: str, classifier: Classifier) -> Iterator[Callable[..., Any]]:
+    """run(config, clock, coro_fn) builds a Pipeline on the test database and runs coro_fn(p)."""
+    engine = make_engine(db_url)
+    upgrade(engine)
+
+    def go(config: Config, clock: Clock, fn: Callable[[Pipeline], Any]) -> Any:
+        async def main() -> Any:
+            pipe = Pipeline(config, engine, classifier, clock=clock, echo=lambda s: None)
+            try:
+                await asyncio.to_thread(pipe.sync_feeds)
+                return await fn(pipe)
+            finally:
+                await pipe.aclose()
+        return asyncio.run(main())
+
+    go.engine = engine  # type: ignore[attr-defined]
+    yield go
+    engine.dispose()
+
+
+def count(engine: Any, model: Any, *where: Any) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(model).where(*where)).scalar_one())
+
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def news(n: int, prefix: str = "Weather") -> list[dict[str, object]]:
+    return [{"title": f"{prefix} report {i}", "link": f"https://news.example.org/{prefix}/{i}"
+             f"?utm_source=rss", "summary": f"Nothing of note happened, part {i}.",
+             "guid": f"{prefix}-{i}", "published": NOW - timedelta(hours=i)} for i in range(n)]
+
+
+def test_poll_stores_once_and_skips_unchanged(feed_server: FeedServer, run: Any) -> None:
+    url = feed_server.feed("/a.xml", rss(news(5)))
+    config = make_config([{"name": "a", "url": url}])
+    clock = Clock(NOW)
+    first = run(config, clock, lambda p: p.poll_due(ignore_schedule=True))
+    assert (first.feeds, first.ok, first.items_new) == (1, 1, 5)
+    second = run(config, clock, lambda p: p.poll_due(ignore_schedule=True))
+    assert (second.unchanged, second.items_new) == (1, 0)
+    assert count(run.engine, ItemRow) == 5
+    with run.engine.connect() as conn:
+        urls = set(conn.execute(select(ItemRow.url)).scalars())
+    assert all("utm_source" not in u for u in urls)
+    assert count(run.engine, FetchAttemptRow) == 2
+
+
+def test_conditional_get_and_304(feed_server: FeedServer, run: Any) -> None:
+    body = rss(news(2))
+
+    def handler(req: Any) -> Reply:
+        if req.headers.get("if-none-match") == '"v1"':
+            return Reply(304, b"", {"ETag": '"v1"'})
+        return Reply(200, body, {"ETag": '"v1"', "Content-Type": "application/rss+xml"})
+
+    url = feed_server.add("/c.xml", handler)
+    config = make_config([{"name": "c", "url": url}])
+    clock = Clock(NOW)
+    run(config, clock, lambda p: p.poll_due(ignore_schedule=True))
+    second = run(config, clock, lambda p: p.poll_due(ignore_schedule=True))
+    assert second.not_modified == 1
+    assert feed_server.requests[-1].headers.get("if-none-match") == '"v1"'
+
+
+def test_schedule_and_failures_live_in_the_database(feed_server: FeedServer, run: Any) -> None:
+    ok = feed_server.feed("/ok.xml", rss(news(1)))
+    bad = feed_server.add("/bad.xml", Reply(500, b"boom"))
+    gone = feed_server.add("/gone.xml", Reply(410, b"gone"))
+    config = make_config([{"name": "ok", "url": ok, "interval": "10m"},
+                          {"name": "bad", "url": bad}, {"name": "gone", "url": gone}])
+    clock = Clock(NOW)
+    s = run(config, clock, lambda p: p.poll_due())
+    assert (s.feeds, s.ok, s.failed) == (3, 1, 2)
+    # nothing is due a minute later
+    clock.advance(minutes=1)
+    assert run(config, clock, lambda p: p.poll_due()).feeds == 0
+    with run.engine.connect() as conn:
+        rows = {r.name: r for r in conn.execute(select(FeedRow))}
+    assert rows["gone"].enabled is False and "410" in (rows["gone"].disabled_reason or "")
+    assert rows["bad"].failures == 1 and "500" in (rows["bad"].last_error or "")
+    assert rows["ok"].next_check_at is not None
+
+
+def test_a_broken_feed_does_not_stop_the_others(feed_server: FeedServer, run: Any) -> None:
+    good = feed_server.feed("/good.xml", rss(news(3)))
+    html = feed_server.feed("/html", b"<html><body>not a feed</body></html>", "text/html")
+    trunc = feed_server.feed("/trunc.xml", rss(news(3, "Trunc"))[:-40])
+    config = make_config([{"name": "good", "url": good}, {"name": "html", "url": html},
+                          {"name": "trunc", "url": trunc}])
+    s = run(config, Clock(NOW), lambda p: p.poll_due(ignore_schedule=True))
+    assert s.feeds == 3 and s.failed >= 1
+    assert count(run.engine, ItemRow) >= 3
+    with run.engine.connect() as conn:
+        err = conn.execute(select(FeedRow.last_error).where(FeedRow.name == "html")).scalar_one()
+    assert err
+
+
+def milestone_feeds(server: FeedServer, published: datetime) -> list[dict[str, Any]]:
+    """Three outlets report one event in different words, in English and Russian."""
+    a = server.feed("/wire.xml", rss([{
+        "title": "Senate confirms Julie Fisher as U.S. ambassador to Belarus",
+        "summary": "The U.S. Senate on Tuesday confirmed career diplomat Julie Fisher as "
+                   "ambassador to Belarus, the first in more than a decade.",
+        "link": "https://wire.example.org/fisher-confirmed", "guid": "w1",
+        "published": published}]))
+    b = server.feed("/daily.xml", rss([{
+        "title": "Fisher wins Senate approval as envoy to Minsk",
+        "summary": "Senators voted 62-30 to confirm Julie Fisher as the United States "
+                   "ambassador to Belarus.",
+        "link": "https://daily.example.org/news/123?utm_source=rss", "guid": "d1",
+        "published": published + timedelta(hours=2)}]))
+    c = server.feed("/ru.xml", rss([{
+        "title": "Сенат США утвердил Джули Фишер послом в Беларуси",
+        "summary": "Сенат США утвердил кандидатуру Джули Фишер на пост посла США в Беларуси.",
+        "link": "https://ru.example.org/fisher", "guid": "r1",
+        "published": published + timedelta(hours=3)}], language="ru"))
+    return [{"name": "wire", "url": a}, {"name": "daily", "url": b},
+            {"name": "ru", "url": c, "language": "ru"}]
+
+
+def test_one_milestone_from_three_outlets(feed_server: FeedServer, run: Any) -> None:
+    feeds = milestone_feeds(feed_server, NOW - timedelta(hours=5))
+    hook = feed_server.url("/hook")
+    feed_server.add("/hook", Reply(200, b"ok"))
+    config = make_config(feeds, [{"name": "ops", "type": "webhook", "url": hook,
+                                  "secret": "s"}])
+    clock = Clock(NOW)
+
+    async def cycle(p: Pipeline) -> Any:
+        s = await p.poll_due(ignore_schedule=True)
+        await p.deliver()
+        return s
+
+    run(config, clock, cycle)
+    run(config, clock, cycle)
+    with run.engine.connect() as conn:
+        ms = conn.execute(select(MilestoneRow.type, MilestoneRow.sources)).all()
+    assert [m.type for m in ms] == ["ambassador_confirmed"], ms
+    assert ms[0].sources == 3
+    assert len(feed_server.posts("/hook")) == 1
+    assert count(run.engine, AlertRow, AlertRow.state == "delivered") == 1
+
+
+def test_old_news_is_stored_but_never_alerts(feed_server: FeedServer, run: Any) -> None:
+    feeds = milestone_feeds(feed_server, NOW - timedelta(days=365))
+    feed_server.add("/hook", Reply(200, b"ok"))
+    config = make_config(feeds, [{"name": "ops", "type": "webhook",
+                                  "url": feed_server.url("/hook")}])
+
+    async def cycle(p: Pipeline) -> Any:
+        await p.poll_due(ignore_schedule=True)
+        await p.deliver()
+
+    run(config, Clock(NOW), cycle)
+    assert count(run.engine, MilestoneRow) == 1
+    assert count(run.engine, MilestoneRow, MilestoneRow.stale.is_(True)) == 1
+    assert count(run.engine, AlertRow) == 0
+    assert feed_server.posts("/hook") == []

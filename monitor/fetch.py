@@ -452,3 +452,19 @@ def _check_url(url: str) -> Any:
 def _describe(exc: BaseException, fallback: str) -> str:
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text}" if text else f"{type(exc).__name__}: {fallback}"
+
+
+AddressRefusedError = _Refused  # the guard's refusal, under a public name for other modules
+
+
+def guarded_transport(*, allow_private_networks: bool, max_connections: int = 10,
+                      resolver: Resolver | None = None,
+                      dial: Dialer | None = None) -> httpx.AsyncHTTPTransport:
+    """An httpx transport that refuses private addresses unless allowed (webhooks use it).
+
+    A refused connection raises ``AddressRefusedError`` through httpx.
+    """
+    limits = httpx.Limits(max_connections=max_connections,
+                          max_keepalive_connections=max_connections, keepalive_expiry=30.0)
+    backend = _GuardedBackend(resolver or system_resolver, allow_private_networks, dial)
+    return _GuardedTransport(limits=limits, backend=backend)

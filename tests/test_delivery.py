@@ -32,6 +32,7 @@ class Clock:
 
 def config(channels: list[dict[str, Any]], **alerting: Any) -> Config:
     return Config.model_validate({"alerts": {"channels": channels},
+                                  "fetch": {"allow_private_networks": True},
                                   "alerting": {"retry_base": 10, **alerting}})
 
 
@@ -210,3 +211,15 @@ def test_retryable_statuses(engine: Any, feed_server: FeedServer, status: int) -
     clock.now += timedelta(minutes=3)
     deliver(engine, cfg, clock)
     assert alerts(engine)[0].state == "delivered"
+
+
+def test_webhook_to_a_private_address_is_refused(engine: Any, feed_server: FeedServer) -> None:
+    url = feed_server.add("/hook", Reply(200))
+    cfg = Config.model_validate({"alerts": {"channels": [{"name": "ops", "type": "webhook",
+                                                          "url": url}]},
+                                 "fetch": {"allow_private_networks": False}})
+    seed(engine, cfg)
+    assert deliver(engine, cfg, Clock()).dead == 1
+    assert feed_server.posts("/hook") == []
+    (row,) = alerts(engine)
+    assert "not a public address" in (row.last_error or "")

@@ -26,6 +26,7 @@ from monitor.alerts.email import send_email
 from monitor.alerts.webhook import post_webhook
 from monitor.config import Config, ConsoleChannel, EmailChannel, WebhookChannel
 from monitor.errors import DeliveryError
+from monitor.fetch import AddressRefusedError, guarded_transport
 from monitor.log import get_logger
 from monitor.milestones import channel_wants
 from monitor.model import FeedHealthAlert, MilestoneAlert, SourceRef
@@ -161,7 +162,12 @@ class Deliverer:
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
             # Webhook redirects are not followed: a 3xx is the receiver's misconfiguration.
-            self._client = httpx.AsyncClient(follow_redirects=False, timeout=10.0,
+            # The same private-network guard as feeds: a webhook URL resolving to loopback,
+            # private or link-local addresses is refused unless the config allows it.
+            transport = guarded_transport(
+                allow_private_networks=self.config.fetch.allow_private_networks)
+            self._client = httpx.AsyncClient(transport=transport, follow_redirects=False,
+                                             timeout=10.0, trust_env=False,
                                              headers={"User-Agent": self.config.fetch.user_agent})
         return self._client
 
@@ -210,6 +216,8 @@ class Deliverer:
                 raise DeliveryError(p.channel, "the milestone of this alert no longer exists",
                                     retryable=False)
             status = await self._send(ch, p)
+        except AddressRefusedError as exc:  # a policy refusal: retrying cannot help
+            error, outcome = f"channel {p.channel}: {exc}", "dead"
         except DeliveryError as exc:
             error, status = str(exc), exc.status
             retry_after = exc.retry_after

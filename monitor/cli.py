@@ -41,11 +41,11 @@ class Ctx:
                           self.log_format or self._config.log.format)
         return self._config
 
-    def engine(self) -> Engine:
+    def engine(self, *, read_only: bool = False) -> Engine:
         from monitor.store.db import make_engine
 
         c = self.config.database
-        return make_engine(c.url, pool_size=c.pool_size, echo=c.echo)
+        return make_engine(c.url, pool_size=c.pool_size, echo=c.echo, read_only=read_only)
 
     def classifier(self) -> Any:
         from monitor.classify import Classifier, load_watchlists
@@ -102,9 +102,13 @@ def cli(ctx: click.Context, config_path: str | None, log_format: str | None,
 pass_ctx = click.make_pass_decorator(Ctx)
 
 
-def _prepared_engine(c: Ctx, *, auto: bool) -> Engine:
+def _prepared_engine(c: Ctx, *, auto: bool, read_only: bool = False) -> Engine:
     from monitor.store.db import ensure_schema
 
+    if read_only:
+        engine = c.engine(read_only=True)
+        ensure_schema(engine, auto=False)
+        return engine
     engine = c.engine()
     ensure_schema(engine, auto=auto)
     return engine
@@ -261,7 +265,7 @@ def feeds_cmd(c: Ctx, as_json: bool) -> None:
     """Each feed's health: last success, last error, failures, next poll, items."""
     from monitor.store.tables import FeedRow, ItemRow
 
-    engine = _prepared_engine(c, auto=False)
+    engine = _prepared_engine(c, auto=False, read_only=True)
     now = datetime.now(UTC)
     with engine.connect() as conn:
         counts = dict(conn.execute(select(ItemRow.feed_id, func.count()).group_by(ItemRow.feed_id))
@@ -323,7 +327,7 @@ def items_cmd(c: Ctx, as_json: bool, since: str | None, feed: str | None, releva
     from monitor.store.tables import FeedRow, ItemRow
 
     when = parse_since(since)
-    engine = _prepared_engine(c, auto=False)
+    engine = _prepared_engine(c, auto=False, read_only=True)
     when_col = func.coalesce(ItemRow.published, ItemRow.first_seen_at)
     q = (select(ItemRow, FeedRow.name).join(FeedRow, FeedRow.id == ItemRow.feed_id)
          .order_by(when_col.desc(), ItemRow.id.desc()).limit(limit))
@@ -365,7 +369,7 @@ def milestones_cmd(c: Ctx, as_json: bool, watchlist: str | None, show_id: str | 
     from monitor.alerts.outbox import milestone_alert
     from monitor.store.tables import MilestoneRow
 
-    engine = _prepared_engine(c, auto=False)
+    engine = _prepared_engine(c, auto=False, read_only=True)
     q = select(MilestoneRow).order_by(MilestoneRow.event_at.desc(), MilestoneRow.id)
     if watchlist:
         q = q.where(MilestoneRow.watchlist == watchlist)
@@ -518,7 +522,7 @@ def alerts_list(c: Ctx, as_json: bool, state: str | None, limit: int) -> None:
 
     from monitor.store.tables import AlertRow
 
-    engine = _prepared_engine(c, auto=False)
+    engine = _prepared_engine(c, auto=False, read_only=True)
     q = select(AlertRow).order_by(AlertRow.id.desc()).limit(limit)
     if state:
         q = q.where(AlertRow.state == state)

@@ -23,8 +23,13 @@ from monitor.errors import StoreError
 SQLITE_BUSY_MS = 15000
 
 
-def make_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> Engine:
-    """Create an engine for a SQLAlchemy URL; raises StoreError for an unusable URL."""
+def make_engine(url: str, *, pool_size: int = 5, echo: bool = False,
+                read_only: bool = False) -> Engine:
+    """Create an engine for a SQLAlchemy URL; raises StoreError for an unusable URL.
+
+    ``read_only`` engines (the CLI's listings) start SQLite transactions DEFERRED, so in WAL
+    mode they read while the daemon writes instead of queueing for the write lock.
+    """
     try:
         u = make_url(url)
     except Exception as exc:  # noqa: BLE001 - sqlalchemy raises ArgumentError and others
@@ -41,7 +46,7 @@ def make_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> Engine:
     engine = create_engine(u, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "begin", _sqlite_begin_deferred if read_only else _sqlite_begin)
     return engine
 
 
@@ -60,7 +65,11 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 def _sqlite_begin(conn: Any) -> None:
     # IMMEDIATE takes the write lock at BEGIN, so two writers wait on busy_timeout instead of
     # failing with "database is locked" when a reader upgrades to a writer.
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("write", True) else "BEGIN")
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _sqlite_begin_deferred(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN")
 
 
 def sessions(engine: Engine) -> sessionmaker[Session]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import time
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -101,20 +100,3 @@ def test_corpus_file(name: str) -> None:
             assert item.published.tzinfo is not None
             assert datetime(1990, 1, 1, tzinfo=UTC) <= item.published <= NOW
     assert len({i.identity for i in feed.items}) == count
-
-
-def test_corpus_speed() -> None:
-    """Not a benchmark; a guard against pathological slowness (and a figure in -s output)."""
-    _require_corpus()
-    items = 0
-    started = time.perf_counter()
-    for name in sorted(BASELINE):
-        try:
-            items += len(parse_feed((CORPUS / name).read_bytes(), url="https://c.test/",
-                                    now=NOW).items)
-        except ParseError:
-            pass
-    elapsed = time.perf_counter() - started
-    per_item = elapsed / max(items, 1) * 1e6
-    print(f"\ncorpus parse speed: {items} items in {elapsed:.2f}s = {per_item:.0f} us/item")
-    assert per_item < 20_000

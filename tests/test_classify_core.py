@@ -164,3 +164,39 @@ def test_evaluate_matches_score_semantics() -> None:
     text = format_report(r)
     assert "ALL (micro)" in text and text.endswith("milestone micro-F1 0.500 relevance F1 0.500")
     assert "2: want [] got ['sanctions_lifted']" in text
+
+
+# --- fast paths must agree with the plain definitions they replace ----------------------
+
+_TEXTS = st.one_of(st.text(max_size=3), st.sampled_from(
+    list("abcAZsSU.' \n\t-\"',;:()[]!?…«»’ёЁіўІЎ0123456789") + ["US", "U.S.", "'s", "ß", "é",
+                                                                  "—", "&amp;", "<b>", "Лук"]))
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.lists(_TEXTS, max_size=40).map("".join))
+def test_fast_tokenise_and_fold_match_the_regex(text: str) -> None:
+    from monitor.classify import normalise
+
+    folded = text.casefold()
+    assert normalise.tokenise(text) == normalise.TOKEN_RE.findall(folded.replace("ё", "е"))
+    assert normalise._fold(text) == text.translate(normalise._fold_table())
+
+
+@settings(max_examples=300, deadline=None)
+@given(title=st.lists(_TEXTS, max_size=20).map("".join),
+       summary=st.lists(_TEXTS, max_size=60).map("".join))
+def test_prepared_tokens_are_the_document_tokens(title: str, summary: str) -> None:
+    """The gate scans the whole text's tokens; they must be the document's tokens."""
+    from monitor.classify.document import build_document, prepare
+
+    item = ItemText("x", title, summary)
+    prep = prepare(item)
+    doc = build_document(item, None, prep)
+    assert prep.tokens == doc.tokens
+
+
+def test_gate_skips_items_without_both_sides() -> None:
+    clf = classifier()
+    c = clf.classify(ItemText("x", "Washington weather", "Rain in Washington on Monday."))
+    assert c == Classification("x", False, 0.0, versions=dict(clf.versions))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from monitor.classify.document import build_document
+from monitor.classify.document import build_document, prepare
 from monitor.classify.matcher import Matcher, Ref
 from monitor.classify.rules import Scan, collect, find_milestones, relevance
 from monitor.classify.watchlist import Watchlist, load_watchlist, load_watchlists
@@ -38,11 +38,37 @@ class Classifier:
             for group, words in wl.guards.items():
                 entries.extend((w, ("guard", wi, group)) for w in words)
         self.matcher = Matcher(entries)
+        # The gate: an item can only matter to a watchlist if an actor of every "gate side"
+        # is named in it. A gate side is a relevance side that every milestone rule also
+        # requires (relevance takes the weakest side, so a missing side scores 0 and no
+        # rule can fire). Items failing every gate skip splitting and rules altogether --
+        # most of a news stream.
+        self._gates: list[tuple[str, ...]] = []
+        gate_entries: list[tuple[str, Ref]] = []
+        for wi, wl in enumerate(watchlists):
+            sides = tuple(s for s in wl.relevance.sides if wl.relevance.min_side_weight > 0
+                          and all(s in r.sides for mt in wl.milestones.values()
+                                  for r in mt.rules))
+            self._gates.append(sides)
+            for actor in wl.actors:
+                for part in (actor.side or "").split("+"):
+                    if part in sides:
+                        gate_entries.extend((alias, (wi, part)) for alias in actor.aliases)
+        self._gate = Matcher(gate_entries)
 
     def classify(self, item: ItemText, now: datetime | None = None,
                  watchlist: str | None = None) -> Classification:
         """Relevance, actors and milestones of one item (optionally one watchlist only)."""
-        doc = build_document(item, now)
+        prep = prepare(item)
+        found = self._gate.refs(prep.tokens, prep.stems)
+        if not any(all((wi, s) in found for s in sides)
+                   for wi, sides in enumerate(self._gates)
+                   if watchlist is None or self.watchlists[wi] == watchlist):
+            return Classification(
+                id=item.id, relevant=False, score=0.0, versions={
+                    k: v for k, v in self.versions.items()
+                    if watchlist is None or k == watchlist})
+        doc = build_document(item, now, prep)
         matches = self.matcher.scan(doc.tokens, doc.stems)
         n = len(self.watchlist_objects)
         actor_hits: list[list[tuple[int, int, int]]] = [[] for _ in range(n)]

@@ -40,6 +40,10 @@ def _stems(tokens: list[str], lang: str) -> list[str]:
     cache = _STEM_CACHE[lang]
     if len(cache) > _CACHE_MAX:
         cache.clear()
+    try:
+        return list(map(cache.__getitem__, tokens))   # C-speed for the usual all-cached case
+    except KeyError:
+        pass
     out = []
     for t in tokens:
         s = cache.get(t)
@@ -49,14 +53,41 @@ def _stems(tokens: list[str], lang: str) -> list[str]:
     return out
 
 
-def build_document(item: ItemText, now: datetime | None = None) -> Document:
-    """Clean, split and tokenise an item's title, summary and content."""
+@dataclass(frozen=True)
+class Prepared:
+    """An item's cleaned title and body, its language and all its tokens with stems.
+
+    ``tokens`` are exactly the tokens ``build_document`` lays out (title first, then the
+    body's sentences in order): sentence and clause splitting only cut at whitespace and
+    punctuation that is never part of a token, and case folding works character by
+    character. So a pattern scan over them tells, before any splitting, whether the
+    item can matter at all.
+    """
+
+    title: str
+    body: str
+    lang: str
+    tokens: list[str]
+    stems: list[str]
+
+
+def prepare(item: ItemText) -> Prepared:
+    """Clean an item's title, summary and content, detect its language, tokenise it."""
     title = clean((item.title or "")[:2000])
     body_parts = [clean(item.summary or ""), clean(item.content or "")]
     body = "\n\n".join(p for p in body_parts if p)[:MAX_CHARS]
     lang = detect_language(title + " " + body[:500], item.language)
     if lang == "en" and not title.isascii() and detect_language(title + body[:500]) == "be":
         lang = "be"
+    tokens = tokenise(title + "\n" + body) if body else tokenise(title)
+    return Prepared(title, body, lang, tokens, _stems(tokens, lang))
+
+
+def build_document(item: ItemText, now: datetime | None = None,
+                   prepared: Prepared | None = None) -> Document:
+    """Clean, split and tokenise an item's title, summary and content."""
+    prep = prepared or prepare(item)
+    title, body, lang = prep.title, prep.body, prep.lang
     doc = Document(lang=lang, ref_date=item.published or now)
     sentences = [title] if title.strip() else [""]
     if body:
@@ -79,5 +110,5 @@ def build_document(item: ItemText, now: datetime | None = None) -> Document:
             doc.clause_of.extend([clause] * len(toks))
         doc.sentences.append(sent)
         doc.sent_span.append((start, len(doc.tokens)))
-    doc.stems = _stems(doc.tokens, lang)
+    doc.stems = prep.stems if doc.tokens == prep.tokens else _stems(doc.tokens, lang)
     return doc

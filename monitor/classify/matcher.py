@@ -21,7 +21,8 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import accumulate, product
+from itertools import accumulate, count, product
+from operator import add
 from typing import Any
 
 import ahocorasick
@@ -100,6 +101,20 @@ class Matcher:
             self._auto.make_automaton()
         self._empty = not table
 
+    def refs(self, tokens: list[str], stems: list[str]) -> set[Ref]:
+        """The refs of every pattern found in the item, without positions (a cheap pre-scan).
+
+        Every key starts with its half's separator, which occurs only between tokens of
+        that half, so a hit anywhere in the string is a real match."""
+        found: set[Ref] = set()
+        if self._empty or not tokens:
+            return found
+        text = (RAW_SEP + RAW_SEP.join(tokens) + RAW_SEP + HALF_SEP + STEM_SEP
+                + STEM_SEP.join(stems) + STEM_SEP)
+        for _end, (_klen, _n, refs) in self._auto.iter(text):
+            found.update(refs)
+        return found
+
     def scan(self, tokens: list[str], stems: list[str]) -> list[Match]:
         """Every match in the item, as token spans."""
         if self._empty or not tokens:
@@ -108,9 +123,10 @@ class Matcher:
         stemmed = STEM_SEP + STEM_SEP.join(stems) + STEM_SEP
         text = raw + HALF_SEP + stemmed
         # offsets of the separator before each token, in each half (C-speed accumulate)
-        raw_pos = list(accumulate(map(len, tokens), lambda a, n: a + n + 1, initial=0))
+        # (token i starts after i separators and the i tokens before it)
+        raw_pos = list(map(add, accumulate(map(len, tokens), initial=0), count()))
         base = len(raw) + 1
-        stem_pos = list(accumulate(map(len, stems), lambda a, n: a + n + 1, initial=base))
+        stem_pos = list(map(add, accumulate(map(len, stems), initial=base), count()))
         out: list[Match] = []
         for end, (klen, n, refs) in self._auto.iter(text):
             begin = end - klen + 1

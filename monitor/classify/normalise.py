@@ -45,8 +45,10 @@ def _fold_table() -> dict[int, str]:
 
 
 _TAG_RE = re.compile(r"<[^>]{0,500}>")
-_US_RE = re.compile(r"\bU\.\s?S\.(?:\s?A\.)?|\bUS\b")
-_POSSESSIVE_RE = re.compile(r"(?<=[A-Za-z])'s\b", re.IGNORECASE)
+# Both patterns open with a literal so that the regex engine can skip ahead to it;
+# "U(?<!\wU)" is "\bU" and "'(?<=[A-Za-z]')" is "(?<=[A-Za-z])'".
+_US_RE = re.compile(r"U(?<!\wU)(?:\.\s?S\.(?:\s?A\.)?|S\b)")
+_POSSESSIVE_RE = re.compile(r"'(?<=[A-Za-z]')s\b", re.IGNORECASE)
 TOKEN_RE = re.compile(r"[0-9a-z\u0430-\u044f\u0456\u045e]+(?:'[0-9a-z\u0430-\u044f\u0456\u045e]+)*")
 _SENT_RE = re.compile(r"(?<=[.!?…])[\"')\]]*\s+(?=[\"'(\[]*[A-Z\u0410-\u042f\u0406\u040e0-9])"
                       r"|\s*\n\s*\n\s*|(?<=[.!?…])\s*\n\s*")
@@ -55,7 +57,12 @@ _ABBREV = frozenset({
     "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "no", "vs", "jr", "sr", "mt",
     "г", "гг", "т", "им", "ул", "пр", "тыс", "млн", "млрд", "см", "др", "ст", "inc", "corp", "co",
 })
+_ASCII_TOKEN_BYTES = bytes(c if chr(c) in "0123456789abcdefghijklmnopqrstuvwxyz'" else 32
+                           for c in range(256))
 BELARUSIAN_LETTERS = frozenset("іўІЎ")
+_BE_RE = re.compile("[іўІЎ]")
+_CYR_RE = re.compile("[\u0400-\u04ff]")
+_LATIN_RE = re.compile("[A-Za-z]")
 
 
 def clean(text: str) -> str:
@@ -69,12 +76,26 @@ def clean(text: str) -> str:
     if not text.isascii():
         if not unicodedata.is_normalized("NFKC", text):
             text = unicodedata.normalize("NFKC", text)
-        text = text.translate(_fold_table())
-    if "U" in text:   # upper-case "US" is the country, lower-case "us" the pronoun
+        text = _fold(text)
+    # upper-case "US" is the country, lower-case "us" the pronoun
+    if "US" in text or "U." in text:
         text = _US_RE.sub("USA", text)
     if "'" in text:
         text = _POSSESSIVE_RE.sub("", text)
     return text
+
+
+def _fold(text: str) -> str:
+    """``text.translate(_fold_table())``, but quicker: ``str.translate`` with a dict looks up
+    every character, while the characters to fold are rare; the regex skips to them."""
+    table, pattern = _fold_regex()
+    return pattern.sub(lambda m: table[m.group()], text)
+
+
+@lru_cache(maxsize=1)
+def _fold_regex() -> tuple[dict[str, str], re.Pattern[str]]:
+    table = {chr(k): v for k, v in _fold_table().items()}
+    return table, re.compile("[" + "".join(re.escape(c) for c in sorted(table)) + "]")
 
 
 def split_sentences(text: str) -> list[str]:
@@ -94,24 +115,39 @@ def split_sentences(text: str) -> list[str]:
 
 def tokenise(sentence: str) -> list[str]:
     """Lower-cased (casefolded) tokens of one cleaned sentence."""
-    return TOKEN_RE.findall(sentence.casefold().replace("ё", "е"))
+    text = sentence.casefold()
+    if not text.isascii():
+        return TOKEN_RE.findall(text.replace("ё", "е"))
+    # ASCII (most of a news stream): bytes.translate + split is ~2x quicker than the regex.
+    # Every piece without an apostrophe is a whole token; a piece with one goes through
+    # the regex, which cannot look past the piece's ends (they are not token characters).
+    parts = text.encode("ascii").translate(_ASCII_TOKEN_BYTES).decode("ascii").split()
+    if "'" not in text:
+        return parts
+    out: list[str] = []
+    for part in parts:
+        if "'" in part:
+            out.extend(TOKEN_RE.findall(part))
+        else:
+            out.append(part)
+    return out
 
 
 def detect_language(text: str, declared: str | None = None) -> str:
-    """``en``, ``ru`` or ``be``: declared language if usable, else guessed from the script."""
+    """``en``, ``ru`` or ``be``: declared language if usable, else guessed from the script
+    (any ``і``/``ў`` in the first 2,000 characters: Belarusian; else more Cyrillic letters
+    than Latin ones: Russian)."""
     if declared:
         code = declared.strip().lower()[:2]
         if code in ("en", "ru", "be"):
             return code
-    cyr = lat = 0
-    for ch in text[:2000]:
-        if ch in BELARUSIAN_LETTERS:
-            return "be"
-        if "\u0400" <= ch <= "\u04ff":
-            cyr += 1
-        elif ch.isascii() and ch.isalpha():
-            lat += 1
-    return "ru" if cyr > lat else "en"
+    head = text[:2000]
+    if head.isascii():          # no Cyrillic at all: the counts below would say "en"
+        return "en"
+    if _BE_RE.search(head):
+        return "be"
+    cyr = len(_CYR_RE.findall(head))
+    return "ru" if cyr > len(_LATIN_RE.findall(head)) else "en"
 
 
 # --- stemming ------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ class Mention:
     end: int
     sent: int
     weight: float
+    sides: tuple[str, ...] = ()      # ``side`` split at "+" (once, not per rule)
 
 
 @dataclass
@@ -73,7 +74,8 @@ def collect(wl: Watchlist, doc: Document, actor_hits: list[tuple[int, int, int]]
             weight = 0.5    # "a firm in Minsk" is a place; "the embassy in Minsk" is not
         if _negated_mention(doc, guard_spans, sent, s):
             weight = 0.0    # "the guest did not represent the US administration"
-        mentions.append(Mention(actor, side, s, e, sent, weight))
+        mentions.append(Mention(actor, side, s, e, sent, weight,
+                                tuple(side.split("+")) if side is not None else ()))
     return Scan(mentions, terms, guard_spans, off_topic)
 
 
@@ -113,9 +115,7 @@ def relevance(wl: Watchlist, scan: Scan, n_sent: int) -> tuple[float, bool]:
 
 
 def _sides_of(m: Mention) -> tuple[str, ...]:
-    if m.side is None:
-        return ()
-    return tuple(m.side.split("+"))
+    return m.sides
 
 
 def _side_ok(scan: Scan, doc: Document, side: str, scope: str, sent: int, senior: bool

@@ -123,17 +123,20 @@ def _prepared_engine(c: Ctx, *, auto: bool, read_only: bool = False) -> Engine:
 @handle_errors
 def check_config(c: Ctx, show: bool) -> None:
     """Validate the config and every watchlist, and print a summary."""
+    from monitor.dashboard import check_access_config
+
     config = c.config
+    check_access_config(config)
     clf = c.classifier()
     click.echo(f"config {config.source}: ok")
     click.echo(f"  database: {redact(config)['database']['url']}")
     enabled = sum(1 for f in config.feeds if f.enabled)
     click.echo(f"  feeds: {len(config.feeds)} ({enabled} enabled)")
-    for wl in clf.watchlist_objects if hasattr(clf, "watchlist_objects") else []:
+    for wl in clf.watchlist_objects:
         click.echo(f"  watchlist {wl.name} v{wl.version}: {len(wl.actors)} actors, "
                    f"{len(wl.milestones)} milestone types")
-    if not hasattr(clf, "watchlist_objects"):
-        click.echo(f"  watchlists: {', '.join(clf.watchlists) or '(none)'}")
+    if not clf.watchlist_objects:
+        click.echo("  watchlists: (none)")
     chans = ", ".join(f"{ch.name} ({ch.type}, {ch.mode})" for ch in config.alerts.channels)
     click.echo(f"  alert channels: {chans or '(none)'}")
     click.echo(f"  http: {config.http.listen}")
@@ -176,6 +179,10 @@ def run(c: Ctx, no_http: bool) -> None:
     from monitor.store.db import SingleProcessLock
 
     config = c.config
+    if not no_http:
+        from monitor.dashboard import check_access_config
+
+        check_access_config(config)  # beyond loopback only with credentials
     classifier = c.classifier()
     engine = _prepared_engine(c, auto=engine_is_sqlite(c))
     lock = SingleProcessLock(engine)

@@ -287,10 +287,11 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
         data.setdefault("database", {})
         if isinstance(data["database"], dict):
             data["database"]["url"] = env["MONITOR_DATABASE_URL"]
-    if env.get("MONITOR_HTTP_LISTEN"):
-        data.setdefault("http", {})
-        if isinstance(data["http"], dict):
-            data["http"]["listen"] = env["MONITOR_HTTP_LISTEN"]
+    for var, key in (("MONITOR_HTTP_LISTEN", "listen"), ("MONITOR_HTTP_TOKEN", "token")):
+        if env.get(var):
+            data.setdefault("http", {})
+            if isinstance(data["http"], dict):
+                data["http"][key] = env[var]
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:

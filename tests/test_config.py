@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -131,3 +132,15 @@ def test_check_config_exit_status(tmp_path: Path) -> None:
                        capture_output=True, text=True, check=False, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "belarus-us" in r.stdout
+
+
+def test_listening_beyond_loopback_needs_credentials(tmp_path: Path) -> None:
+    p = write(tmp_path, "http: {listen: '0.0.0.0:8080'}\n")
+    r = subprocess.run([sys.executable, "-m", "monitor", "--config", str(p), "check-config"],
+                       capture_output=True, text=True, check=False)
+    assert r.returncode == 2 and "http.listen" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "monitor", "--config", str(p), "check-config"],
+                       capture_output=True, text=True, check=False,
+                       env={**os.environ, "MONITOR_HTTP_TOKEN": "t0ken"})
+    assert r.returncode == 0, r.stderr
+    assert "t0ken" not in r.stdout + r.stderr

@@ -33,7 +33,14 @@ from monitor.errors import ParseError
 from monitor.fetch import Fetcher, FetchSettings
 from monitor.log import get_logger
 from monitor.metrics import Metrics
-from monitor.model import Classification, FeedHealthAlert, FetchResult, ItemText, ParsedFeed
+from monitor.model import (
+    Classification,
+    FeedHealthAlert,
+    FetchResult,
+    ItemText,
+    ParsedFeed,
+    ParsedItem,
+)
 from monitor.parse import parse_feed
 from monitor.policy import (
     PollDecision,
@@ -77,6 +84,21 @@ class CycleSummary:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.local_outage = self.local_outage or other.local_outage
         self.errors.extend(other.errors)
+
+
+@dataclass
+class _Polled:
+    """One feed of a batch between fetch and store."""
+
+    feed: queries.FeedState
+    result: FetchResult
+    conditional: bool
+    started: datetime
+    outcome: str = "error"
+    error: str | None = None
+    body_hash: str | None = None
+    parsed: ParsedFeed | None = None
+    crash: Exception | None = None
 
 
 def fetch_settings(config: Config) -> FetchSettings:
@@ -135,15 +157,31 @@ class Pipeline:
 
     async def poll_due(self, *, names: Sequence[str] | None = None,
                        ignore_schedule: bool = False) -> CycleSummary:
-        """Claim and poll due feeds (all enabled ones with ``ignore_schedule``), batch by batch."""
+        """Claim and poll due feeds (all enabled ones with ``ignore_schedule``), batch by batch.
+
+        Batches overlap: while one batch is stored (a worker thread), the next is fetched.
+        """
         total = CycleSummary()
         done: set[int] = set()
-        while True:
+        storing: asyncio.Task[CycleSummary] | None = None
+        try:
             claimed = await asyncio.to_thread(self._claim, names, ignore_schedule, done)
-            if not claimed:
-                return total
-            done.update(f.id for f in claimed)
-            total.add(await self._poll_batch(claimed))
+            while claimed:
+                done.update(f.id for f in claimed)
+                polled = await self._fetch_batch(claimed)
+                if storing is not None:
+                    total.add(await storing)
+                    storing = None
+                # Claim the next batch before storing this one: on SQLite both take the write
+                # lock, and the claim is quick. Whatever the claim does, this batch is stored.
+                try:
+                    claimed = await asyncio.to_thread(self._claim, names, ignore_schedule, done)
+                finally:
+                    storing = asyncio.create_task(self._store_batch(polled))
+        finally:
+            if storing is not None:
+                total.add(await storing)
+        return total
 
     def _claim(self, names: Sequence[str] | None, ignore: bool,
                done: set[int]) -> list[queries.FeedState]:
@@ -155,26 +193,36 @@ class Pipeline:
                 limit=self.config.schedule.batch_size, names=names, ignore_schedule=ignore,
                 exclude=done)
 
-    async def _poll_batch(self, feeds: list[queries.FeedState]) -> CycleSummary:
+    async def _fetch_batch(self, feeds: list[queries.FeedState]) -> list[_Polled]:
+        """Fetch every feed of a batch concurrently; each body is parsed as soon as it is in."""
         now = self.clock()
-        started = {f.id: now for f in feeds}
-        fetched = await asyncio.gather(*(self._fetch(f, now) for f in feeds))
-        results = [r for r, _ in fetched]
-        outage = is_local_outage(results)
-        summary = CycleSummary(feeds=len(feeds), local_outage=outage)
-        if outage:
-            log.warning("local_outage_detected", feeds=len(feeds),
-                        error=results[0].error if results else None)
-        for feed, (result, conditional) in zip(feeds, fetched, strict=True):
-            try:
-                one = await asyncio.to_thread(self._process, feed, result, started[feed.id],
-                                              outage, conditional)
-            except Exception as exc:  # noqa: BLE001 - the per-feed boundary: log, go on
-                log.exception("feed_processing_failed", feed=feed.name, error=str(exc))
-                await asyncio.to_thread(self._release, feed.id)
-                one = CycleSummary(failed=1, errors=[f"{feed.name}: {exc}"])
-            summary.add(one)
-        return summary
+
+        async def one(feed: queries.FeedState) -> _Polled:
+            result, conditional = await self._fetch(feed, now)
+            polled = _Polled(feed, result, conditional, now)
+            if result.ok and result.body is not None:
+                polled.body_hash = hashlib.sha256(result.body).hexdigest()
+                if polled.body_hash == feed.body_hash:
+                    polled.outcome = "unchanged"  # same bytes as last time: no parse at all
+                else:
+                    await self._parse(polled)
+            elif result.not_modified:
+                polled.outcome = "not_modified"
+            return polled
+        return list(await asyncio.gather(*(one(f) for f in feeds)))
+
+    async def _parse(self, polled: _Polled) -> None:
+        result, feed = polled.result, polled.feed
+        assert result.body is not None
+        try:
+            polled.parsed = await asyncio.to_thread(
+                parse_feed, result.body, url=result.final_url, headers=result.headers,
+                default_language=feed.language, now=polled.started)
+            polled.outcome = "new"
+        except ParseError as exc:
+            polled.error = str(exc)
+        except Exception as exc:  # noqa: BLE001 - the per-feed boundary: log, go on
+            polled.crash = exc
 
     async def _fetch(self, feed: queries.FeedState, now: datetime) -> tuple[FetchResult, bool]:
         conditional = not should_fetch_unconditionally(feed.last_unconditional_at, now,
@@ -190,64 +238,139 @@ class Pipeline:
         with self.sessions.begin() as s:
             queries.release_feed(s, feed_id, self.owner)
 
-    def _process(self, feed: queries.FeedState, result: FetchResult, started: datetime,
-                 outage: bool, conditional: bool) -> CycleSummary:
-        """Parse, store, classify and detect for one fetched feed, in one transaction."""
+    async def _store_batch(self, polled: list[_Polled]) -> CycleSummary:
+        """Store a batch in one transaction; if that fails, feed by feed, each on its own."""
+        outage = is_local_outage([p.result for p in polled])
+        if outage:
+            log.warning("local_outage_detected", feeds=len(polled),
+                        error=polled[0].result.error if polled else None)
+        try:
+            return await asyncio.to_thread(self._store, polled, outage)
+        except Exception as exc:  # noqa: BLE001 - one bad feed must not sink the batch
+            if len(polled) == 1:
+                return await self._store_failed(polled[0], exc)
+            log.warning("batch_store_failed", feeds=len(polled), error=str(exc))
+        summary = CycleSummary(feeds=len(polled), local_outage=outage)
+        for p in polled:
+            try:
+                one = await asyncio.to_thread(self._store, [p], outage)
+                one.feeds = 0
+            except Exception as exc:  # noqa: BLE001 - the per-feed boundary: log, go on
+                one = await self._store_failed(p, exc)
+                one.feeds = 0
+            summary.add(one)
+        return summary
+
+    async def _store_failed(self, p: _Polled, exc: BaseException) -> CycleSummary:
+        log.error("feed_processing_failed", feed=p.feed.name, error=str(exc), exc_info=exc)
+        await asyncio.to_thread(self._release, p.feed.id)
+        return CycleSummary(feeds=1, failed=1, errors=[f"{p.feed.name}: {exc}"])
+
+    def _store(self, polled: list[_Polled], outage: bool) -> CycleSummary:
+        """Store, classify and detect for fetched feeds, and update them, in one transaction.
+
+        Items, their classification, milestones, outbox rows and the feeds' state commit
+        together, so a crash loses nothing committed and repeats nothing. Logs and metrics
+        are emitted once the transaction has committed.
+        """
         now = self.clock()
-        summary = CycleSummary()
-        parsed: ParsedFeed | None = None
-        outcome = "error"
-        error = result.error
-        body_hash = None
-        if result.ok and result.body is not None:
-            body_hash = hashlib.sha256(result.body).hexdigest()
-            if body_hash == feed.body_hash:
-                outcome = "unchanged"  # same bytes as last time: no parse at all
-            else:
-                try:
-                    parsed = parse_feed(result.body, url=result.final_url, headers=result.headers,
-                                        default_language=feed.language, now=now)
-                    outcome = "new"
-                except ParseError as exc:
-                    error = str(exc)
-        elif result.not_modified:
-            outcome = "not_modified"
+        summary = CycleSummary(feeds=len(polled), local_outage=outage)
+        after: list[Callable[[], None]] = []
+        classify = self._classify_parsed(now)
+        with self.sessions.begin() as s:
+            rows = queries.feeds_by_id(s, [p.feed.id for p in polled])
+            stored = queries.store_items(
+                s, [(p.feed.id, p.parsed.items) for p in polled if p.parsed is not None
+                    and p.crash is None], now, classify=classify)
+            new_by_feed: dict[int, int] = {}
+            for item in stored:
+                new_by_feed[item.feed_id] = new_by_feed.get(item.feed_id, 0) + 1
+            self._detect(s, stored, now, summary, after)
+            for p in polled:
+                self._finish_feed(s, rows[p.feed.id], p, outage, new_by_feed.get(p.feed.id, 0),
+                                  now, summary, after)
+        for fn in after:
+            fn()
+        return summary
+
+    def _classify_parsed(self, now: datetime) -> Callable[[ParsedItem], Classification]:
+        def classify(it: ParsedItem) -> Classification:
+            return self.classifier.classify(
+                ItemText(id="", title=it.title or "", summary=it.summary or "",
+                         content=it.content or "", published=it.published,
+                         language=it.language, url=it.url), now=now)
+        return classify
+
+    def _detect(self, s: Session, stored: Sequence[queries.StoredItem], now: datetime,
+                summary: CycleSummary, after: list[Callable[[], None]]) -> None:
+        counts = {"true": 0, "false": 0}
+        for item in stored:
+            c = item.classification
+            assert c is not None
+            counts[str(c.relevant).lower()] += 1
+            if c.relevant:
+                summary.relevant += 1
+            if c.milestones:
+                row = s.get(ItemRow, item.id)
+                assert row is not None
+                new, queued = self.apply_milestones(s, row, c, now, alert=True)
+                summary.milestones_new += new
+                summary.alerts_queued += queued
+
+        def count() -> None:
+            for label, n in counts.items():
+                if n:
+                    self.metrics.items_classified.labels(label).inc(n)
+        after.append(count)
+
+    def _finish_feed(self, s: Session, row: FeedRow, p: _Polled, outage: bool, new: int,
+                     now: datetime, summary: CycleSummary,
+                     after: list[Callable[[], None]]) -> None:
+        feed, result = p.feed, p.result
+        if p.crash is not None:
+            # A crash in the parser is logged and the feed released, as at the per-feed boundary.
+            exc = p.crash
+            if row.lease_owner == self.owner:
+                row.lease_owner, row.lease_until = None, None
+            summary.failed += 1
+            summary.errors.append(f"{feed.name}: {exc}")
+            after.append(lambda: log.error("feed_processing_failed", feed=feed.name,
+                                           error=str(exc), exc_info=exc))
+            return
+        outcome, error = p.outcome, p.error if p.error is not None else result.error
         failed = outcome == "error"
         # A parse failure is the feed's failure, not the network's: policy sees an error.
         policy_result = result if not (failed and result.ok) else _as_error(result, error)
         decision = decide_next_poll(now=now, interval=feed.interval, failures=feed.failures,
                                     result=policy_result, rng=self.rng, policy=self.policy,
                                     local_outage=outage)
-        with self.sessions.begin() as s:
-            row = queries.feed_by_id(s, feed.id)
-            new_rows: list[ItemRow] = []
-            if parsed is not None:
-                new_rows = queries.insert_items(s, feed.id, parsed.items, now)
-                self._classify_and_detect(s, new_rows, now, summary)
-            self._update_feed(s, row, result, decision, outcome, error, body_hash, conditional,
-                              now)
-            if new_rows:
-                row.last_new_item_at = now
-                if row.silent_since is not None:
-                    row.silent_since = None
-                    self._health_event(s, row, "recovered", now, "publishing again")
-            queries.record_attempt(s, feed_id=feed.id, started_at=started, url=feed.url,
-                                   status=result.status, outcome=outcome,
-                                   duration=result.duration, nbytes=result.bytes_read,
-                                   seen=len(parsed.items) if parsed else 0, new=len(new_rows),
-                                   error=error, worker=self.owner)
-        summary.items_new = len(new_rows)
-        setattr(summary, {"new": "ok", "unchanged": "unchanged", "not_modified": "not_modified",
-                          "error": "failed"}[outcome], 1)
+        self._update_feed(s, row, result, decision, outcome, error, p.body_hash, p.conditional,
+                          now)
+        if new:
+            row.last_new_item_at = now
+            if row.silent_since is not None:
+                row.silent_since = None
+                self._health_event(s, row, "recovered", now, "publishing again")
+        seen = len(p.parsed.items) if p.parsed else 0
+        queries.record_attempt(s, feed_id=feed.id, started_at=p.started, url=feed.url,
+                               status=result.status, outcome=outcome,
+                               duration=result.duration, nbytes=result.bytes_read,
+                               seen=seen, new=new, error=error, worker=self.owner)
+        summary.items_new += new
+        field_name = {"new": "ok", "unchanged": "unchanged", "not_modified": "not_modified",
+                      "error": "failed"}[outcome]
+        setattr(summary, field_name, getattr(summary, field_name) + 1)
         if failed:
             summary.errors.append(f"{feed.name}: {error}")
-        self.metrics.polls.labels(outcome).inc()
-        self.metrics.items_stored.inc(len(new_rows))
-        log.info("feed_polled", feed=feed.name, url=feed.url, outcome=outcome,
-                 status=result.status, items=len(parsed.items) if parsed else 0,
-                 new=len(new_rows), duration=round(result.duration, 3),
-                 error=error, next_check=decision.next_check_at.isoformat())
-        return summary
+
+        def emit() -> None:
+            self.metrics.polls.labels(outcome).inc()
+            self.metrics.items_stored.inc(new)
+            log.info("feed_polled", feed=feed.name, url=feed.url, outcome=outcome,
+                     status=result.status, items=seen, new=new,
+                     duration=round(result.duration, 3), error=error,
+                     next_check=decision.next_check_at.isoformat())
+        after.append(emit)
 
     def _update_feed(self, s: Session, row: FeedRow, result: FetchResult, d: PollDecision,
                      outcome: str, error: str | None, body_hash: str | None, conditional: bool,

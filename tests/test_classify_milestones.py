@@ -231,3 +231,140 @@ def test_variants(mtype: str, lang: str, positive: str, negated: str, hedged: st
 def test_language_detected_when_missing(lang: str) -> None:
     text = CASES["sanctions_imposed"][lang][0]
     assert "sanctions_imposed" in types_of(text, language=None)
+
+
+# --- generalisation fixes (watchlist 2026.08.3) -------------------------------------------
+
+@pytest.mark.parametrize("title,summary,expected", [
+    # Taraškievica orthography: Менск, амбасада/амбасадарка, Сэнат, Дзярждэп, сьпіс, зьнятыя
+    ("Сэнат ЗША зацьвердзіў новую амбасадарку ў Беларусі", "", "ambassador_confirmed"),
+    ("Амбасада ЗША ў Менску аднавіла працу пасьля трох гадоў перапынку", "",
+     "embassy_reopened"),
+    ("Дзярждэп абвесьціў, што санкцыі супраць беларускага калію зьнятыя", "",
+     "sanctions_lifted"),
+    ("ЗША ўнесьлі беларускія прадпрыемствы ў санкцыйны сьпіс", "", "sanctions_imposed"),
+    ("Лукашэнка памілаваў палітвязьняў пасьля сустрэчы са спэцпасланцом ЗША", "",
+     "prisoners_released"),
+    ("Лукашэнка сустрэўся з амэрыканскім спэцпасланцом у Менску", "",
+     "high_level_contact"),
+])
+def test_tarashkievica_orthography(title: str, summary: str, expected: str) -> None:
+    assert expected in types_of(title, summary, "be")
+
+
+@pytest.mark.parametrize("title,language", [
+    ("Сэнат ЗША не зацьвердзіў амбасадарку ў Беларусі", "be"),
+    ("Дзярждэп: санкцыі супраць Беларусі могуць быць зьнятыя", "be"),
+])
+def test_tarashkievica_negated_or_hedged(title: str, language: str) -> None:
+    assert not types_of(title, "", language) & {"ambassador_confirmed", "sanctions_lifted"}
+
+
+@pytest.mark.parametrize("title,language", [
+    ("Washington recalled its ambassador from Minsk for consultations on Tuesday.", "en"),
+    ("Belarus withdrew its agrement for the US ambassador-designate.", "en"),
+    ("Минск понизил уровень дипломатических отношений с Вашингтоном.", "ru"),
+    ("Беларусь адклікала свайго амбасадара з ЗША для кансультацый.", "be"),
+    ("Belarus downgraded relations with the United States despite new sanctions.",
+     "en"),
+])
+def test_relations_downgraded_by_recall_or_level(title: str, language: str) -> None:
+    assert "relations_downgraded" in types_of(title, "", language)
+
+
+@pytest.mark.parametrize("title,language", [
+    ("Belarus could recall its ambassador from Washington, an aide said.", "en"),
+    ("Минск не намерен понижать уровень отношений с США.", "ru"),
+    ("Relations between Belarus and the United States are handled at charge d'affaires "
+     "level.", "en"),
+])
+def test_relations_downgraded_not_for_hedges_or_states(title: str, language: str) -> None:
+    assert "relations_downgraded" not in types_of(title, "", language)
+
+
+@pytest.mark.parametrize("title,summary,language", [
+    ("Belarus freezes talks with Washington in response to new U.S. sanctions", "", "en"),
+    ("Минск ответил на санкции США", "Ответные меры приняты в ответ на новые санкции США.",
+     "ru"),
+    ("Belarus expels diplomats in retaliation for tightened U.S. sanctions", "", "en"),
+])
+def test_response_to_sanctions_is_not_new_sanctions(title: str, summary: str,
+                                                    language: str) -> None:
+    assert "sanctions_imposed" not in types_of(title, summary, language)
+
+
+@pytest.mark.parametrize("title,summary,language", [
+    ("U.S. sanctions on Belaruskali take effect", "", "en"),
+    ("Treasury removes Belavia from the sanctions list, easing pressure on Belarus", "",
+     "en"),
+    ("Санкции США против Беларуськалия будут сняты, сообщил Госдеп", "", "ru"),
+])
+def test_sanctions_phrasing(title: str, summary: str, language: str) -> None:
+    got = types_of(title, summary, language)
+    assert got & {"sanctions_imposed", "sanctions_lifted"}
+
+
+@pytest.mark.parametrize("title,language", [
+    ("Despite the suspension of U.S. sanctions, Belarus still has no American ambassador",
+     "en"),
+    ("Несмотря на смягчение санкций, посла США в Минске по-прежнему нет", "ru"),
+])
+def test_background_easing_is_not_new_easing(title: str, language: str) -> None:
+    assert "sanctions_lifted" not in types_of(title, "", language)
+
+
+@pytest.mark.parametrize("title,summary,language", [
+    ("U.S. embassy in Minsk suspends visa services", "The embassy itself remains open.", "en"),
+    ("Посольство США в Минске приостановило выдачу виз", "", "ru"),
+    ("Амбасада ЗША ў Менску спыніла выдачу візаў", "", "be"),
+])
+def test_visa_suspension_is_not_embassy_closed(title: str, summary: str,
+                                              language: str) -> None:
+    assert not types_of(title, summary, language) & {"embassy_closed",
+                                                     "diplomat_cap_changed"}
+
+
+@pytest.mark.parametrize("title,summary,language", [
+    ("U.S. ambassador returns to Minsk after a year-long absence", "", "en"),
+    ("Посол США вернулся в Минск после годичного отсутствия", "", "ru"),
+    ("ЗША і Беларусь вяртаюцца да ўзроўню амбасадараў", "", "be"),
+])
+def test_return_to_ambassador_level(title: str, summary: str, language: str) -> None:
+    assert "relations_restored" in types_of(title, summary, language)
+
+
+def test_ambassador_return_for_consultations_is_not_restoration() -> None:
+    got = types_of("The U.S. ambassador returned to Washington from Minsk for consultations")
+    assert "relations_restored" not in got
+
+
+@pytest.mark.parametrize("title,summary,language", [
+    ("Lukashenko pardons detained American", "The U.S. State Department welcomed the move.",
+     "en"),
+    ("Лукашенко помиловал задержанного американца", "В Госдепе США приветствовали решение.",
+     "ru"),
+])
+def test_pardoned_us_citizen_is_prisoners_released(title: str, summary: str,
+                                                   language: str) -> None:
+    assert "prisoners_released" in types_of(title, summary, language)
+
+
+def test_release_named_as_cause_is_not_a_new_release() -> None:
+    got = types_of("U.S. eases sanctions on Belavia after Belarus released prisoners", "")
+    assert "prisoners_released" not in got
+    assert "sanctions_lifted" in got
+
+
+def test_confirmation_supersedes_nomination() -> None:
+    got = types_of("Senate confirms Jane Doe as U.S. ambassador to Belarus",
+                   "President Trump nominated Doe as ambassador to Belarus in March.")
+    assert "ambassador_confirmed" in got
+    assert "ambassador_named" not in got
+
+
+def test_multi_milestone_item_keeps_later_sentences() -> None:
+    got = types_of(
+        "Belarus frees 20 political prisoners",
+        "The release followed talks in Minsk between Lukashenko and U.S. envoy John Coale. "
+        "The Treasury said it was lifting sanctions on Belavia.")
+    assert {"prisoners_released", "high_level_contact", "sanctions_lifted"} <= got

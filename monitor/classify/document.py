@@ -11,7 +11,14 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from monitor.classify.normalise import clean, detect_language, split_sentences, stem, tokenise
+from monitor.classify.normalise import (
+    clean,
+    detect_language,
+    fold_tokens,
+    split_sentences,
+    stem,
+    tokenise,
+)
 from monitor.model import ItemText
 
 MAX_CHARS = 20_000           # text beyond this (long article bodies) is not read
@@ -80,6 +87,7 @@ def prepare(item: ItemText) -> Prepared:
     if lang == "en" and not title.isascii() and detect_language(title + body[:500]) == "be":
         lang = "be"
     tokens = tokenise(title + "\n" + body) if body else tokenise(title)
+    tokens = fold_tokens(tokens, lang)
     return Prepared(title, body, lang, tokens, _stems(tokens, lang))
 
 
@@ -97,7 +105,7 @@ def build_document(item: ItemText, now: datetime | None = None,
         start = len(doc.tokens)
         first = True
         for piece in _CLAUSE_RE.split(sent.replace("\n", " ")):
-            toks = tokenise(piece)
+            toks = fold_tokens(tokenise(piece), lang)
             if not toks:
                 continue
             if first or toks[0] not in _JOINERS:

@@ -8,7 +8,10 @@
 * historical -- the trigger's clause dates the event before the item (a year before the
                 reference year, a month 1-9 months back, "last year", "years after",
                 "since her confirmation"); "since 2008" alone only measures a duration;
-* retrospective -- the sentence or title frames the item as a look back (memoir, timeline).
+* retrospective -- the sentence or title frames the item as a look back (memoir, timeline);
+* cause      -- the trigger names the reason for something else, not a new event: "in
+                response to U.S. sanctions", "in protest at tightened sanctions", "despite
+                the suspension of sanctions", "в ответ на санкции", "у адказ на санкцыі".
 
 The reference date is the item's published date, else ``now``; without either, only the
 wording markers apply.
@@ -30,14 +33,14 @@ _MONTHS: tuple[tuple[str, int], ...] = (
     ("октябр", 10), ("ноябр", 11), ("декабр", 12), ("студзен", 1), ("студзень", 1),
     ("лютага", 2), ("лютым", 2), ("люты", 2), ("сакавік", 3), ("красавік", 4), ("маі", 5),
     ("чэрвен", 6), ("чэрвень", 6), ("ліпен", 7), ("ліпень", 7), ("жнівень", 8), ("жніўн", 8),
-    ("жнівеньск", 8), ("верасн", 9), ("верасень", 9), ("кастрычнік", 10), ("лістапад", 11),
+    ("червен", 6), ("червень", 6), ("жнівеньск", 8), ("верасн", 9), ("верасень", 9), ("кастрычнік", 10), ("лістапад", 11),
     ("снежн", 12), ("снежань", 12),
 )
 _EN_MONTH_CUE = frozenset({"in", "since", "from", "by", "until", "early", "late", "mid", "on",
                            "of", "last", "next", "this", "till"})
 _AMBIGUOUS_EN = frozenset({"may", "march"})
 # words that turn a following date into the start of a duration ("since 2008", "с 2008 года")
-_DATE_SINCE = frozenset({"since", "с", "со", "з", "са", "із"})
+_DATE_SINCE = frozenset({"since", "с", "со", "з", "зь", "са", "із"})
 
 
 _MONTH_CACHE: dict[str, int] = {}
@@ -105,6 +108,20 @@ def hedged(doc: Document, spans: Spans, start: int, end: int, groups: tuple[str,
                 continue
             if doc.tokens[s] in _AMBIGUOUS_EN and month_of(doc.tokens, s) is not None:
                 continue
+            return True
+    return False
+
+
+CAUSE_BEFORE = 5
+
+
+def caused(doc: Document, spans: Spans, start: int) -> bool:
+    """A cause/concession phrase shortly before the trigger in its clause ("in response to
+    new U.S. sanctions", "несмотря на приостановку санкций"): the trigger is the reason for
+    the item's event, reported as known background."""
+    clause = doc.clause_of[start]
+    for s, _e in _hits(spans, "cause", doc.sent_of[start]):
+        if start - CAUSE_BEFORE <= s < start and doc.clause_of[s] == clause:
             return True
     return False
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import ahocorasick
 
-from monitor.classify.normalise import clean, is_cyrillic, stem, stem_be, tokenise
+from monitor.classify.normalise import clean, fold_be, is_cyrillic, stem, stem_be, tokenise
 
 RAW_SEP = " "
 STEM_SEP = "\x03"
@@ -52,11 +52,12 @@ def _word_variants(word: str) -> tuple[list[list[str]], str]:
     if not toks:
         return [], "stem"
     if exact or prefix:
-        return [[t] for t in toks], "prefix" if prefix else "exact"
+        return [sorted({t, fold_be(t)}) for t in toks], "prefix" if prefix else "exact"
     forms: list[list[str]] = []
     for t in toks:
         if is_cyrillic(t):
-            forms.append(sorted({stem(t, "ru"), stem_be(t)}))
+            # Belarusian text is folded (normalise.fold_be) before stemming
+            forms.append(sorted({stem(t, "ru"), stem_be(t), stem_be(fold_be(t))}))
         else:
             forms.append([stem(t, "en")])
     return forms, "stem"
@@ -80,7 +81,8 @@ def compile_keys(spec: str) -> list[tuple[str, int]]:
     if not toks:
         return []
     tail = "" if words[-1].endswith("*") else RAW_SEP
-    return [(RAW_SEP + RAW_SEP.join(toks) + tail, len(toks))]
+    variants = dict.fromkeys([tuple(toks), tuple(fold_be(t) for t in toks)])
+    return [(RAW_SEP + RAW_SEP.join(v) + tail, len(v)) for v in variants]
 
 
 class Matcher:

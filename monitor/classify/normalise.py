@@ -133,6 +133,33 @@ def tokenise(sentence: str) -> list[str]:
     return out
 
 
+# Belarusian is written in two orthographies: the official one and the classical
+# Taraškievica ("Менск", "сьпіс", "зьнятыя", "вязьні", "амэрыканскі", "Сэнат"). Belarusian
+# tokens are folded to one spelling before matching, and the watchlist's Cyrillic words get
+# the same folded variant, so one form per word covers both: the soft sign that only marks
+# assimilative softness before another consonant is dropped, "э" is read as "е", and a
+# word-initial "ў" (after a vowel) as "у".
+_BE_SOFT_RE = re.compile("ь(?=[бвгджзйклмнпрстфхцчшщў])")
+
+
+def fold_be(token: str) -> str:
+    """One spelling for the two Belarusian orthographies (see above)."""
+    if "ь" in token:
+        token = _BE_SOFT_RE.sub("", token)
+    if "э" in token:
+        token = token.replace("э", "е")
+    if token.startswith("ў"):
+        token = "у" + token[1:]
+    return token
+
+
+def fold_tokens(tokens: list[str], lang: str) -> list[str]:
+    """``tokens`` with Belarusian spellings folded (only for Belarusian items)."""
+    if lang != "be":
+        return tokens
+    return [fold_be(t) if ("ь" in t or "э" in t or t.startswith("ў")) else t for t in tokens]
+
+
 def detect_language(text: str, declared: str | None = None) -> str:
     """``en``, ``ru`` or ``be``: declared language if usable, else guessed from the script
     (any ``і``/``ў`` in the first 2,000 characters: Belarusian; else more Cyrillic letters

@@ -173,6 +173,8 @@ def _trigger_ok(rule: Rule, doc: Document, scan: Scan, start: int, end: int) -> 
         return False
     if "negation" not in allow and guards.negated(doc, scan.guards, start, end):
         return False
+    if "cause" not in allow and guards.caused(doc, scan.guards, start):
+        return False
     if "historical" not in allow and guards.historical(doc, scan.guards, start, end,
                                                        "after" not in allow):
         return False
@@ -247,6 +249,8 @@ def find_milestones(wl: Watchlist, doc: Document, scan: Scan) -> list[MilestoneH
                 any(s in fired_in.get(o, ()) for o in mt.suppressed_by)
                 for s in fired_in[type_id]):
             continue
+        if any(o in found for o in mt.superseded_by):
+            continue    # "confirmed as ambassador" outranks "was nominated in May"
         status = rule.status or mt.status
         if guards.future(doc, scan.guards, sent) and status == "completed":
             status = "announced"

@@ -20,8 +20,8 @@ Severity = Literal["low", "medium", "high", "critical"]
 ActorKind = Literal["person", "institution", "country", "capital", "adjective", "title",
                     "entity", "organisation"]
 GUARD_GROUPS = ("negation", "no_longer", "hedge", "intention", "discussion", "denial",
-                "historical", "retrospective", "since", "after", "future", "location",
-                "gov_noun")
+                "historical", "retrospective", "since", "after", "cause", "future",
+                "location", "gov_noun")
 _KIND_WEIGHT = {"person": 1.0, "institution": 1.0, "country": 1.0, "capital": 0.8,
                 "adjective": 0.5, "title": 1.0, "entity": 0.8, "organisation": 0.8}
 
@@ -91,6 +91,7 @@ class MilestoneType(_Model):
     description: str = ""
     rules: list[Rule] = Field(min_length=1)
     suppressed_by: list[str] = []          # other types whose hit in the same sentence wins
+    superseded_by: list[str] = []          # other types whose hit anywhere in the item wins
 
 
 class Relevance(_Model):
@@ -160,9 +161,11 @@ class Watchlist(_Model):
                 for g in r.allow:
                     if g not in GUARD_GROUPS:
                         raise _RefError(f"{where}.allow", f"unknown guard group {g!r}")
-            for o in mt.suppressed_by:
-                if o not in self.milestones:
-                    raise _RefError(f"milestones.{mid}.suppressed_by", f"unknown type {o!r}")
+            for key, others in (("suppressed_by", mt.suppressed_by),
+                                ("superseded_by", mt.superseded_by)):
+                for o in others:
+                    if o not in self.milestones:
+                        raise _RefError(f"milestones.{mid}.{key}", f"unknown type {o!r}")
         return self
 
     @property

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from monitor.config import Config
@@ -99,8 +100,11 @@ def claim_due_feeds(session: Session, *, owner: str, now: datetime, lease: timed
     ``FOR UPDATE SKIP LOCKED`` on PostgreSQL lets replicas claim disjoint sets; a lease left by a
     dead replica expires and the feed is claimed again.
     """
+    # A lease this owner still holds is stale: one process polls one batch at a time, so its
+    # earlier claim ended (or failed before it could release the lease).
     cond = [FeedRow.enabled.is_(True),
-            or_(FeedRow.lease_until.is_(None), FeedRow.lease_until < now)]
+            or_(FeedRow.lease_until.is_(None), FeedRow.lease_until < now,
+                FeedRow.lease_owner == owner)]
     if not ignore_schedule:
         cond.append(or_(FeedRow.next_check_at.is_(None), FeedRow.next_check_at <= now))
     if names:
@@ -120,6 +124,14 @@ def claim_due_feeds(session: Session, *, owner: str, now: datetime, lease: timed
 def release_feed(session: Session, feed_id: int, owner: str) -> None:
     session.execute(update(FeedRow).where(FeedRow.id == feed_id, FeedRow.lease_owner == owner)
                     .values(lease_owner=None, lease_until=None))
+
+
+def feeds_by_id(session: Session, ids: Sequence[int]) -> dict[int, FeedRow]:
+    """The feed rows of a batch, in one query."""
+    out: dict[int, FeedRow] = {}
+    for chunk in _chunks(list(ids), 500):
+        out.update((r.id, r) for r in session.scalars(select(FeedRow).where(FeedRow.id.in_(chunk))))
+    return out
 
 
 def feed_by_id(session: Session, feed_id: int) -> FeedRow:
@@ -161,6 +173,136 @@ def insert_items(session: Session, feed_id: int, items: Sequence[ParsedItem],
     session.flush()
     _link_stories(session, rows)
     return rows
+
+
+@dataclass(frozen=True)
+class StoredItem:
+    """A row ``store_items`` inserted: its id, feed, the parsed item and its classification."""
+
+    id: int
+    feed_id: int
+    item: ParsedItem
+    classification: Classification | None
+
+
+def store_items(session: Session, batch: Sequence[tuple[int, Sequence[ParsedItem]]],
+                now: datetime, classify: Callable[[ParsedItem], Classification] | None = None,
+                ) -> list[StoredItem]:
+    """Bulk ``insert_items`` for several feeds: one Core INSERT for all their new items.
+
+    Each new item is classified before the insert (``classify``) so its classification goes in
+    the same row, with no UPDATE after. Rows another transaction stored meanwhile are skipped
+    (ON CONFLICT DO NOTHING on the (feed, identity) constraint). Returns the rows inserted, in
+    feed order then document order, with stories linked as ``insert_items`` links them.
+    """
+    fresh: list[tuple[int, ParsedItem]] = []
+    for feed_id, items in batch:
+        if not items:
+            continue
+        idents = list({i.identity for i in items})
+        known: set[str] = set()
+        for chunk in _chunks(idents, 500):
+            known.update(session.scalars(select(ItemRow.identity).where(
+                ItemRow.feed_id == feed_id, ItemRow.identity.in_(chunk))))
+        seen: set[str] = set()
+        for it in items:
+            if it.identity not in known and it.identity not in seen:
+                seen.add(it.identity)
+                fresh.append((feed_id, it))
+    if not fresh:
+        return []
+    values = []
+    classes: list[Classification | None] = []
+    for feed_id, it in fresh:
+        row: dict[str, Any] = {
+            "feed_id": feed_id, "identity": it.identity[:512], "url": it.url, "link": it.link,
+            "title": it.title, "summary": it.summary, "content": it.content,
+            "author": it.author, "language": it.language, "published": it.published,
+            "first_seen_at": now, "fingerprint": it.fingerprint, "raw": it.raw,
+            "story_id": None, "watchlists": [], "actors": [], "milestones": [],
+            "classified_at": None, "relevant": None, "score": None,
+            "classifier_version": None}
+        c = classify(it) if classify is not None else None
+        if c is not None:
+            row.update(classification_values(c, now))
+        classes.append(c)
+        values.append(row)
+    table = ItemRow.__table__
+    dialect = session.get_bind().dialect.name
+    stmt: Any
+    if dialect == "postgresql":
+        stmt = postgresql.insert(table).on_conflict_do_nothing(
+            index_elements=["feed_id", "identity"])
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table).on_conflict_do_nothing(
+            index_elements=["feed_id", "identity"])
+    else:
+        stmt = insert(table)
+    stmt = stmt.returning(table.c.id, table.c.feed_id, table.c.identity)
+    ids: dict[tuple[int, str], int] = {}
+    for chunk in _chunks(values, 1000):
+        for id_, feed_id, ident in session.execute(stmt, list(chunk)):
+            ids[(feed_id, ident)] = id_
+    stored = [StoredItem(ids[(feed_id, it.identity[:512])], feed_id, it, c)
+              for (feed_id, it), c in zip(fresh, classes, strict=True)
+              if (feed_id, it.identity[:512]) in ids]
+    if not stored:
+        return []
+    links = _story_ids(session, stored)
+    session.connection().execute(
+        update(table).where(table.c.id == bindparam("_id")).values(story_id=bindparam("_sid")),
+        [{"_id": i, "_sid": sid} for i, sid in links.items()])
+    return stored
+
+
+def classification_values(c: Classification, now: datetime) -> dict[str, Any]:
+    """The item columns ``save_classification`` sets, as a dict for a Core statement."""
+    return {"classified_at": now, "relevant": c.relevant, "score": c.score,
+            "watchlists": list(c.watchlists), "actors": list(c.actors),
+            "milestones": c.to_json()["milestones"],
+            "classifier_version": json.dumps(c.versions, sort_keys=True) if c.versions else None}
+
+
+def _story_ids(session: Session, stored: Sequence[StoredItem]) -> dict[int, int]:
+    """Story ids exactly as feed-by-feed ``insert_items`` calls would have set them.
+
+    Per feed, the first item of a story is the lowest of: stored rows' story ids, the story ids
+    earlier feeds of this batch were given, and the ids of this feed's own new rows.
+    """
+    urls = list(dict.fromkeys(s.item.url for s in stored if s.item.url))
+    prints = list(dict.fromkeys(s.item.fingerprint for s in stored if s.item.fingerprint))
+    newest = min(s.id for s in stored)      # rows below it were stored before this batch
+    first: dict[tuple[str, str], int] = {}
+    for col, values, tag in ((ItemRow.url, urls, "u"), (ItemRow.fingerprint, prints, "f")):
+        for chunk in _chunks(values, 500):
+            q = (select(col, func.min(func.coalesce(ItemRow.story_id, ItemRow.id)))
+                 .where(col.in_(chunk), or_(ItemRow.story_id.is_not(None), ItemRow.id < newest))
+                 .group_by(col))
+            for value, sid in session.execute(q):
+                first[(tag, value)] = sid
+
+    def lower(key: tuple[str, str], value: int) -> None:
+        if key[1] and (key not in first or value < first[key]):
+            first[key] = value
+    out: dict[int, int] = {}
+    i = 0
+    while i < len(stored):
+        j = i
+        while j < len(stored) and stored[j].feed_id == stored[i].feed_id:
+            j += 1
+        group = stored[i:j]
+        for s in group:                       # this feed's rows, still without a story id
+            lower(("u", s.item.url or ""), s.id)
+            lower(("f", s.item.fingerprint), s.id)
+        for s in group:
+            cands = [first.get(("u", s.item.url or "")), first.get(("f", s.item.fingerprint))]
+            ids = [c for c in cands if c is not None]
+            out[s.id] = min(ids) if ids else s.id
+        for s in group:                       # later feeds see these rows' story ids
+            lower(("u", s.item.url or ""), out[s.id])
+            lower(("f", s.item.fingerprint), out[s.id])
+        i += len(group)
+    return out
 
 
 def _link_stories(session: Session, rows: Sequence[ItemRow]) -> None:

@@ -1,0 +1,158 @@
+"""One database's poll cycles, in a process of its own so its memory is the pipeline's alone.
+
+    .venv/bin/python bench/cycles.py --db sqlite|postgres --urls FILE [--cycles 20]
+
+Started by bench/run.py, which owns the feed farm: before each cycle this process writes
+``prepare <kind>`` on stdout and waits for a line on stdin, while run.py rewrites the farm
+(``cold``: first poll; ``unchanged``: every file touched, same bytes; ``304``: nothing
+changed; ``some_new``: 5% of the feeds got two new items). One JSON line per cycle follows
+``result``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import text  # noqa: E402
+
+from monitor.classify import Classifier, load_watchlists  # noqa: E402
+from monitor.config import Config  # noqa: E402
+from monitor.log import setup_logging  # noqa: E402
+from monitor.pipeline import Pipeline  # noqa: E402
+from monitor.store.db import make_engine, upgrade  # noqa: E402
+
+WATCHLIST = ROOT / "config" / "watchlists" / "belarus-us.yaml"
+PG_URL = os.environ.get("MONITOR_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def memory() -> dict[str, float]:
+    """RSS and peak RSS (MB) of this process, and RSS of its children (a process pool)."""
+    def status(pid: int | str) -> dict[str, int]:
+        out = {}
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith(("VmRSS:", "VmHWM:")):
+                    out[line.split(":")[0]] = int(line.split()[1])
+        except OSError:
+            pass
+        return out
+    me = status("self")
+    kids = 0
+    for task in Path("/proc/self/task").iterdir():
+        for pid in (task / "children").read_text().split():
+            kids += status(pid).get("VmRSS", 0)
+    return {"rss_mb": me.get("VmRSS", 0) / 1024, "peak_mb": me.get("VmHWM", 0) / 1024,
+            "children_rss_mb": kids / 1024}
+
+
+def bench_config(urls: list[str], db_url: str, **extra: Any) -> Config:
+    """Every farm feed on one host: the per-host limits are opened up to the global ones."""
+    data: dict[str, Any] = {
+        "database": {"url": db_url},
+        "feeds": [{"name": f"farm{i:05d}", "url": u, "interval": "10m", "language": "en"}
+                  for i, u in enumerate(urls)],
+        "watchlists": [str(WATCHLIST)],
+        "fetch": {"allow_private_networks": True, "per_host_min_gap": 0,
+                  "per_host_connections": 20, "max_connections": 20},
+        "schedule": {"batch_size": 250},
+    }
+    for key, value in extra.items():
+        data.setdefault(key, {}).update(value)
+    return Config.model_validate(data)
+
+
+class Database:
+    """A fresh database: a new SQLite file, or a new PostgreSQL schema dropped afterwards."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.schema = None
+        if kind == "sqlite":
+            self.dir = tempfile.mkdtemp(prefix="monitor-bench-")
+            self.url = f"sqlite:///{self.dir}/bench.db"
+        else:
+            self.schema = f"bench_{uuid.uuid4().hex[:10]}"
+            admin = make_engine(PG_URL)
+            with admin.begin() as conn:
+                conn.execute(text(f"CREATE SCHEMA {self.schema}"))
+            admin.dispose()
+            self.url = f"{PG_URL}?options=-csearch_path%3D{self.schema}"
+        self.engine = make_engine(self.url)
+        upgrade(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+        if self.schema:
+            admin = make_engine(PG_URL)
+            with admin.begin() as conn:
+                conn.execute(text(f"DROP SCHEMA {self.schema} CASCADE"))
+            admin.dispose()
+
+
+def kinds(cycles: int) -> list[str]:
+    out = ["cold", "unchanged", "304"]
+    while len(out) < cycles:
+        out.append("some_new" if len(out) % 2 else "unchanged")
+    return out[:cycles]
+
+
+def log_to(path: str | None) -> None:
+    """The daemon's logging (JSON, info: one line per feed polled), into a file."""
+    setup_logging("info", "json", open(path or os.devnull, "a", encoding="utf-8"))  # noqa: SIM115
+
+
+async def run(args: argparse.Namespace) -> None:
+    log_to(args.log)
+    urls = Path(args.urls).read_text().split()
+    db = Database(args.db)
+    classifier = Classifier(load_watchlists([WATCHLIST]))
+    config = bench_config(urls, db.url)
+    pipe = Pipeline(config, db.engine, classifier, echo=lambda s: None)
+    await asyncio.to_thread(pipe.sync_feeds)
+    before = memory()
+    print(json.dumps({"event": "ready", **before}), flush=True)
+    try:
+        for k, kind in enumerate(kinds(args.cycles), 1):
+            print(f"prepare {kind}", flush=True)
+            sys.stdin.readline()
+            cpu0 = os.times()
+            t0 = time.perf_counter()
+            s = await pipe.poll_due(ignore_schedule=True)
+            wall = time.perf_counter() - t0
+            cpu1 = os.times()
+            cpu = (cpu1.user + cpu1.system + cpu1.children_user + cpu1.children_system
+                   - cpu0.user - cpu0.system - cpu0.children_user - cpu0.children_system)
+            print("result " + json.dumps({
+                "cycle": k, "kind": kind, "seconds": round(wall, 3), "cpu_seconds": round(cpu, 3),
+                "feeds": s.feeds, "ok": s.ok, "unchanged": s.unchanged,
+                "not_modified": s.not_modified, "failed": s.failed, "items_new": s.items_new,
+                "relevant": s.relevant, "milestones": s.milestones_new,
+                "errors": s.errors[:3], **memory()}), flush=True)
+    finally:
+        await pipe.aclose()
+        db.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--db", choices=("sqlite", "postgres"), required=True)
+    ap.add_argument("--urls", required=True, help="file with one feed URL a line")
+    ap.add_argument("--cycles", type=int, default=20)
+    ap.add_argument("--log", help="where the daemon's JSON log goes (default: nowhere)")
+    asyncio.run(run(ap.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""The real daemon (monitor.scheduler.Daemon) on the farm, for the alert-latency measurement.
+
+    .venv/bin/python bench/daemon.py --db sqlite --urls FILE --hook URL [--interval 10]
+
+Started by bench/run.py: polls every farm feed once (the cold state, not measured), prints
+``ready``, then runs the daemon (tick 1 s, every feed every ``interval`` seconds, jitter 5%)
+until a line arrives on stdin. run.py meanwhile puts items on random feeds and times the
+webhook calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.cycles import WATCHLIST, Database, bench_config, log_to, memory  # noqa: E402
+from monitor.classify import Classifier, load_watchlists  # noqa: E402
+from monitor.pipeline import Pipeline  # noqa: E402
+from monitor.scheduler import Daemon  # noqa: E402
+
+
+async def run(args: argparse.Namespace) -> None:
+    log_to(args.log)
+    urls = Path(args.urls).read_text().split()
+    db = Database(args.db)
+    classifier = Classifier(load_watchlists([WATCHLIST]))
+    config = bench_config(
+        urls, db.url,
+        schedule={"tick": "1s", "jitter": 0.05, "default_interval": f"{args.interval}s"},
+        alerting={"dedupe_window": "1s"},
+        alerts={"channels": [{"name": "hook", "type": "webhook", "url": args.hook,
+                              "timeout": "5s"}]})
+    config = config.model_copy(update={"feeds": [f.model_copy(update={"interval": args.interval})
+                                                 for f in config.feeds]})
+    warm = Pipeline(config, db.engine, classifier, echo=lambda s: None)
+    await asyncio.to_thread(warm.sync_feeds)
+    await warm.poll_due(ignore_schedule=True)
+    await warm.deliver()
+    await warm.aclose()
+    daemon = Daemon(config, db.engine, classifier, config_path=None, serve_http=False,
+                    echo=lambda s: None)
+    task = asyncio.create_task(daemon.run())
+    print("ready", flush=True)
+    await asyncio.to_thread(sys.stdin.readline)
+    print("stats " + json.dumps(memory()), flush=True)
+    daemon.stop()
+    await task
+    db.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    ap.add_argument("--urls", required=True)
+    ap.add_argument("--hook", required=True)
+    ap.add_argument("--interval", type=float, default=10.0)
+    ap.add_argument("--log")
+    asyncio.run(run(ap.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

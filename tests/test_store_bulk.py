@@ -1,0 +1,100 @@
+"""store_items (one Core INSERT for a batch of feeds) stores what insert_items stores."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from monitor.model import ParsedItem
+from monitor.store import queries
+from monitor.store.db import make_engine, sessions, upgrade
+from monitor.store.tables import FeedRow, ItemRow
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+COLUMNS = ("feed_id", "identity", "url", "link", "title", "summary", "content", "author",
+           "language", "published", "first_seen_at", "fingerprint", "raw", "story_id")
+
+
+def item(n: int, *, url: str | None = None, fp: str | None = None) -> ParsedItem:
+    return ParsedItem(identity=f"g{n}", title=f"Title {n}", url=url or f"https://x.org/{n}",
+                      link=url or f"https://x.org/{n}", summary=f"Summary {n}",
+                      published=NOW - timedelta(minutes=n), language="en",
+                      fingerprint=fp or f"fp{n}", raw={"id": f"g{n}"})
+
+
+# Two feeds sharing stories by URL and by fingerprint, in both directions, with a repeat.
+BATCHES: list[list[tuple[str, list[ParsedItem]]]] = [
+    [("a", [item(1), item(2, url="https://x.org/shared"), item(2)]),
+     ("b", [item(3, url="https://x.org/shared"), item(4, fp="fp1")])],
+    [("a", [item(5, fp="fp4"), item(1)]),
+     ("c", [item(6, url="https://x.org/shared", fp="fp5"), item(7, fp="fp6")])],
+]
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Any]:
+    eng = make_engine(db_url)
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+def _feeds(s: Any) -> dict[str, int]:
+    for name in "abc":
+        s.add(FeedRow(name=name, url=f"https://{name}.org/rss", next_check_at=NOW,
+                      created_at=NOW, failures=0, unhealthy=False, polls=0))
+    s.flush()
+    return {r.name: r.id for r in s.scalars(select(FeedRow))}
+
+
+def _dump(s: Any, ids: dict[str, int]) -> list[tuple[Any, ...]]:
+    """The rows, feeds by name (PostgreSQL sequences do not roll back, so ids shift)."""
+    names = {v: k for k, v in ids.items()}
+    rows = s.scalars(select(ItemRow).order_by(ItemRow.id))
+    return [(r.id, names[r.feed_id], *(getattr(r, c) for c in COLUMNS[1:])) for r in rows]
+
+
+def test_store_items_matches_insert_items_feed_by_feed(engine: Any) -> None:
+    make = sessions(engine)
+    with make.begin() as s:
+        ids = _feeds(s)
+        for batch in BATCHES:
+            for name, items in batch:
+                queries.insert_items(s, ids[name], items, NOW)
+        expected = _dump(s, ids)
+        s.rollback()
+    with make.begin() as s:
+        ids = _feeds(s)
+        stored = []
+        for batch in BATCHES:
+            stored += queries.store_items(s, [(ids[n], its) for n, its in batch], NOW)
+        got = _dump(s, ids)
+    # ids may differ between the two runs only by a constant offset on PostgreSQL (sequences
+    # do not roll back); compare with ids made relative to the first row.
+    def rel(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        base = rows[0][0]
+        return [(r[0] - base, *r[1:-1], r[-1] - base) for r in rows]
+    assert rel(got) == rel(expected)
+    assert [x.item.identity for x in stored] == [r[2] for r in got]
+    with make.begin() as s:                 # a repeat stores nothing
+        assert queries.store_items(s, [(ids["a"], BATCHES[0][0][1])], NOW) == []
+
+
+def test_store_items_writes_the_classification_in_the_row(engine: Any) -> None:
+    from monitor.model import Classification
+
+    make = sessions(engine)
+    with make.begin() as s:
+        ids = _feeds(s)
+        c = Classification(id="", relevant=True, score=0.5, watchlists=("w",), actors=("x",),
+                           milestones=(), versions={"w": "1"})
+        stored = queries.store_items(s, [(ids["a"], [item(1)])], NOW, classify=lambda it: c)
+        row = s.get(ItemRow, stored[0].id)
+        assert row is not None
+        assert (row.relevant, row.score, row.watchlists, row.actors, row.milestones,
+                row.classifier_version, row.classified_at) == (
+            True, 0.5, ["w"], ["x"], [], '{"w": "1"}', NOW)

@@ -1,0 +1,76 @@
+"""The CLI's contract: `monitor classify` lines, `monitor eval`, exit statuses."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG = REPO / "config" / "monitor.yaml"
+
+
+def monitor(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "monitor", "--config", str(CONFIG), *args],
+                          input=stdin, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_classify_contract_lines_in_order() -> None:
+    lines = [
+        {"id": "a", "title": "Senate confirms Julie Fisher as U.S. ambassador to Belarus",
+         "summary": "The Senate confirmed her on Tuesday.", "published": "2020-12-15T18:00:00Z",
+         "language": "en", "url": "https://x.example/a"},
+        "this is not json",
+        {"id": "b"},
+        {"title": "no id"},
+        {"id": 7, "title": "Weather in Minsk: snow"},
+        {"id": "c", "title": "Лукашенко встретился с заместителем госсекретаря США"},
+    ]
+    stdin = "\n".join(x if isinstance(x, str) else json.dumps(x, ensure_ascii=False)
+                      for x in lines) + "\n"
+    r = monitor("classify", stdin=stdin)
+    assert r.returncode == 0, r.stderr
+    out = [json.loads(line) for line in r.stdout.splitlines()]
+    assert len(out) == len(lines)
+    a, bad, no_title, no_id, weather, ru = out
+    assert a["id"] == "a" and a["relevant"] is True and "belarus-us" in a["watchlists"]
+    assert 0 <= a["score"] <= 1 and isinstance(a["actors"], list)
+    (m,) = a["milestones"]
+    assert m["type"] == "ambassador_confirmed" and m["watchlist"] == "belarus-us"
+    assert {"status", "confidence", "evidence"} <= set(m) and m["evidence"]
+    assert bad == {"id": None, "error": bad["error"]} and bad["error"]
+    assert no_title["id"] == "b" and "error" in no_title
+    assert no_id["id"] is None and "error" in no_id
+    assert weather["id"] == 7 and weather["relevant"] is False and weather["milestones"] == []
+    assert [x["type"] for x in ru["milestones"]] == ["high_level_contact"]
+
+
+def test_classify_unknown_watchlist_is_a_usage_error() -> None:
+    r = monitor("classify", "--watchlist", "nope", stdin="")
+    assert r.returncode == 2 and "nope" in r.stderr
+
+
+def test_eval_prints_scores_and_errors(tmp_path: Path) -> None:
+    gold = [
+        {"id": "1", "title": "U.S. lifts sanctions on Belavia", "summary": "The Treasury "
+         "removed Belarus's state airline Belavia from its sanctions list on Thursday.",
+         "published": "2025-09-11T12:00:00Z", "language": "en", "relevant": True,
+         "milestones": ["sanctions_lifted"], "also_ok": []},
+        {"id": "2", "title": "Rain expected in Minsk", "relevant": False, "milestones": []},
+    ]
+    f = tmp_path / "gold.jsonl"
+    f.write_text("\n".join(json.dumps(g) for g in gold) + "\n", encoding="utf-8")
+    r = monitor("eval", str(f))
+    assert r.returncode == 0, r.stderr
+    assert "sanctions_lifted" in r.stdout and "F1" in r.stdout
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{not json\n", encoding="utf-8")
+    r = monitor("eval", str(bad))
+    assert r.returncode == 2 and "line 1" in r.stderr
+
+
+def test_usage_errors_exit_2() -> None:
+    assert monitor("no-such-command").returncode == 2
+    assert monitor("poll").returncode == 2  # --once is required
+    assert monitor("items", "--since", "yesterday-ish").returncode == 2

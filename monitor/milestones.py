@@ -50,10 +50,18 @@ def milestone_id(watchlist: str, type_: str, key: str, event_at: datetime, item_
     return hashlib.sha1(raw.encode()).hexdigest()[:20]
 
 
+def _known(key: str) -> set[str]:
+    """The principals that are watchlist actors; ``name:…`` ones are the classifier's guesses
+    at an unknown person's name, inflected differently in each language and sometimes wrong."""
+    return {p for p in key.split(",") if p and not p.startswith("name:")}
+
+
 def _keys_agree(a: str, b: str) -> bool:
-    if not a or not b:
-        return True  # one report names nobody: it is about the same event
-    return bool(set(a.split(",")) & set(b.split(",")))
+    """Two reports may be one event unless both name known actors and none in common."""
+    ka, kb = _known(a), _known(b)
+    if not ka or not kb:
+        return True  # a report that names nobody we know is about the same event
+    return bool(ka & kb)
 
 
 def decide(hit: MilestoneHit, *, event_at: datetime, window: timedelta,

@@ -106,6 +106,7 @@ class ScheduleConfig(_Model):
     unhealthy_after: int = 5              # consecutive failures
     force_unconditional_every: Duration = 21600.0
     batch_size: int = 50                  # feeds claimed per tick
+    keep_fetch_attempts: Duration = 30 * 86400.0  # poll history kept for `monitor feeds`; 0: all
 
 
 class AlertingConfig(_Model):

@@ -498,6 +498,15 @@ class Pipeline:
                                    f"no new items for {int(silence // 3600)}h or more")
             return len(rows)
 
+    def prune(self) -> int:
+        """Delete poll records older than ``schedule.keep_fetch_attempts`` (a bounded batch)."""
+        keep = self.config.schedule.keep_fetch_attempts
+        if keep <= 0:
+            return 0
+        cutoff = self.clock() - timedelta(seconds=keep)
+        with self.sessions.begin() as s:
+            return queries.prune_fetch_attempts(s, before=cutoff, limit=10_000)
+
     def classify_pending(self, limit: int = 500) -> int:
         """Classify items stored but not yet classified (left by a crash or an old version)."""
         now = self.clock()

@@ -167,6 +167,7 @@ class Daemon:
                 await asyncio.to_thread(self.pipeline.classify_pending)
                 await asyncio.to_thread(self.pipeline.enqueue_digests)
                 await asyncio.to_thread(self.pipeline.check_silence)
+                await asyncio.to_thread(self.pipeline.prune)
                 await asyncio.to_thread(self.pipeline.refresh_gauges)
             except Exception as exc:  # noqa: BLE001
                 log.exception("housekeeping_failed", error=str(exc))

@@ -107,3 +107,38 @@ def test_naive_datetimes_are_refused(engine: Any, bad: datetime) -> None:
         s.add(FeedRow(name="n", url="https://x.org", created_at=bad, interval_s=1.0,
                       enabled=True, in_config=True, failures=0, unhealthy=False, polls=0))
         s.flush()
+
+
+def test_upgrade_from_the_first_revision_keeps_data(db_url: str) -> None:
+    from monitor.store.db import current_revision, upgrade
+
+    eng = make_engine(db_url)
+    try:
+        upgrade(eng, "0001")
+        with sessions(eng).begin() as s:
+            queries.sync_feeds(s, config("a"), NOW)
+        upgrade(eng)
+        assert current_revision(eng) != "0001"
+        with sessions(eng)() as s:
+            assert s.scalar(select(FeedRow.name)) == "a"
+    finally:
+        eng.dispose()
+
+
+def test_old_poll_records_are_pruned(engine: Any) -> None:
+    from monitor.store.tables import FetchAttemptRow
+
+    mk = sessions(engine)
+    with mk.begin() as s:
+        queries.sync_feeds(s, config("a"), NOW)
+    with mk.begin() as s:
+        fid = s.scalar(select(FeedRow.id))
+        for days in (40, 31, 1):
+            queries.record_attempt(s, feed_id=fid, started_at=NOW - timedelta(days=days),
+                                   url="u", status=200, outcome="new", duration=0.1, nbytes=1,
+                                   seen=1, new=1, error=None, worker="w")
+    with mk.begin() as s:
+        assert queries.prune_fetch_attempts(s, before=NOW - timedelta(days=30), limit=1) == 1
+        assert queries.prune_fetch_attempts(s, before=NOW - timedelta(days=30), limit=10) == 1
+    with mk() as s:
+        assert len(list(s.scalars(select(FetchAttemptRow.id)))) == 1

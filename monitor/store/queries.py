@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import and_, delete, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -475,6 +475,13 @@ def set_last_digest(session: Session, channel: str, when: datetime) -> None:
         session.add(ChannelStateRow(channel=channel, last_digest_at=when))
     else:
         row.last_digest_at = when
+
+
+def prune_fetch_attempts(session: Session, *, before: datetime, limit: int) -> int:
+    """Delete up to ``limit`` poll records started before ``before``; returns how many."""
+    ids = select(FetchAttemptRow.id).where(FetchAttemptRow.started_at < before).limit(limit)
+    res = session.execute(delete(FetchAttemptRow).where(FetchAttemptRow.id.in_(ids)))
+    return int(res.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def release_dead_leases(session: Session, *, host: str, alive: Any, now: datetime) -> int:

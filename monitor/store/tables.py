@@ -98,7 +98,8 @@ class FeedRow(Base):
 
 class FetchAttemptRow(Base):
     __tablename__ = "fetch_attempts"
-    __table_args__ = (Index("ix_fetch_attempts_feed_started", "feed_id", "started_at"),)
+    __table_args__ = (Index("ix_fetch_attempts_feed_started", "feed_id", "started_at"),
+                      Index("ix_fetch_attempts_started", "started_at"))  # retention
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"))

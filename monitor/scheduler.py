@@ -136,7 +136,7 @@ class Daemon:
             self.pipeline.metrics.last_tick.set(time.time())
             try:
                 summary = await self.pipeline.poll_due()
-            except Exception as exc:  # noqa: BLE001 - a failed tick must not kill the daemon
+            except Exception as exc:
                 log.exception("tick_failed", error=str(exc))
                 return
             if summary.feeds:
@@ -156,7 +156,7 @@ class Daemon:
     async def _deliver_locked(self) -> None:
         try:
             await self.pipeline.deliver()
-        except Exception as exc:  # noqa: BLE001 - the delivery loop goes on
+        except Exception as exc:
             log.exception("delivery_failed", error=str(exc))
 
     async def housekeeping(self) -> None:
@@ -169,5 +169,5 @@ class Daemon:
                 await asyncio.to_thread(self.pipeline.check_silence)
                 await asyncio.to_thread(self.pipeline.prune)
                 await asyncio.to_thread(self.pipeline.refresh_gauges)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 log.exception("housekeeping_failed", error=str(exc))

@@ -32,7 +32,7 @@ def make_engine(url: str, *, pool_size: int = 5, echo: bool = False,
     """
     try:
         u = make_url(url)
-    except Exception as exc:  # noqa: BLE001 - sqlalchemy raises ArgumentError and others
+    except Exception as exc:
         raise StoreError(f"bad database URL: {exc}") from exc
     kwargs: dict[str, Any] = {"echo": echo, "future": True}
     if u.get_backend_name() == "sqlite":

@@ -59,7 +59,7 @@ Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrement need
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}  # noqa: RUF012 - SQLAlchemy reads it
 
 
 class FeedRow(Base):

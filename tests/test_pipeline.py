@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -212,4 +213,99 @@ def test_old_news_is_stored_but_never_alerts(feed_server: FeedServer, run: Any) 
     assert count(run.engine, MilestoneRow) == 1
     assert count(run.engine, MilestoneRow, MilestoneRow.stale.is_(True)) == 1
     assert count(run.engine, AlertRow) == 0
+    assert feed_server.posts("/hook") == []
+
+
+def test_confirmation_waits_for_k_distinct_sources(feed_server: FeedServer, run: Any) -> None:
+    feeds = milestone_feeds(feed_server, NOW - timedelta(hours=5))
+    hook = feed_server.add("/hook", Reply(200, b"ok"))
+    config = make_config(feeds[:1], [{"name": "ops", "type": "webhook", "url": hook}],
+                         min_sources=2)
+
+    async def cycle(p: Pipeline) -> Any:
+        await p.poll_due(ignore_schedule=True)
+        await p.deliver()
+
+    run(config, Clock(NOW), cycle)
+    assert feed_server.posts("/hook") == []  # one outlet is not enough
+    run(make_config(feeds[:2], [{"name": "ops", "type": "webhook", "url": hook}],
+                    min_sources=2), Clock(NOW), cycle)
+    assert len(feed_server.posts("/hook")) == 1
+
+
+def test_a_status_step_alerts_again_when_configured(feed_server: FeedServer, run: Any) -> None:
+    announced = feed_server.feed("/a.xml", rss([{
+        "title": "US will reopen its embassy in Minsk next month, State Department says",
+        "summary": "The State Department announced that the U.S. embassy in Minsk will resume "
+                   "operations next month.",
+        "guid": "a1", "link": "https://a.example.org/1", "published": NOW - timedelta(days=3)}]))
+    done = feed_server.feed("/d.xml", rss([{
+        "title": "US embassy in Minsk reopens",
+        "summary": "The U.S. embassy in Minsk resumed operations on Monday after a four-year "
+                   "suspension.", "guid": "d1", "link": "https://d.example.org/1",
+        "published": NOW - timedelta(hours=2)}]))
+    hook = feed_server.add("/hook", Reply(200, b"ok"))
+
+    async def cycle(p: Pipeline) -> Any:
+        await p.poll_due(ignore_schedule=True)
+        await p.deliver()
+
+    def config(feeds: list[dict[str, Any]]) -> Config:
+        return make_config(feeds, [{"name": "ops", "type": "webhook", "url": hook}],
+                           realert_on_status=["completed"])
+
+    run(config([{"name": "a", "url": announced}]), Clock(NOW), cycle)
+    run(config([{"name": "a", "url": announced}, {"name": "d", "url": done}]), Clock(NOW), cycle)
+    with run.engine.connect() as conn:
+        ms = conn.execute(select(MilestoneRow.type, MilestoneRow.status,
+                                 MilestoneRow.sources)).all()
+    assert [tuple(m) for m in ms] == [("embassy_reopened", "completed", 2)]
+    bodies = [json.loads(p.body)["milestone"] for p in feed_server.posts("/hook")]
+    assert [b["status"] for b in bodies] == ["announced", "completed"]
+    assert bodies[0]["id"] == bodies[1]["id"]  # one milestone, two steps
+    hdrs = [p.headers["x-monitor-delivery"] for p in feed_server.posts("/hook")]
+    assert hdrs[0] != hdrs[1]  # two alerts, each with its own delivery id
+
+
+def test_unhealthy_feed_sends_one_event_and_one_recovery(feed_server: FeedServer,
+                                                         run: Any) -> None:
+    url = feed_server.add("/flaky.xml", [Reply(500)] * 6 + [Reply(200, rss(news(1)))])
+    hook = feed_server.add("/hook", Reply(200, b"ok"))
+    config = make_config([{"name": "flaky", "url": url}],
+                         [{"name": "ops", "type": "webhook", "url": hook}])
+    clock = Clock(NOW)
+
+    async def cycle(p: Pipeline) -> Any:
+        await p.poll_due(ignore_schedule=True)
+        await p.deliver()
+
+    for _ in range(7):
+        run(config, clock, cycle)
+        clock.advance(hours=1)
+    events = [json.loads(p.body)["event"] for p in feed_server.posts("/hook")]
+    assert events == ["feed_unhealthy", "feed_recovered"]
+
+
+def test_reclassify_finds_milestones_without_alerting(feed_server: FeedServer,
+                                                      run: Any) -> None:
+    feeds = milestone_feeds(feed_server, NOW - timedelta(hours=5))
+    hook = feed_server.add("/hook", Reply(200, b"ok"))
+    config = make_config(feeds, [{"name": "ops", "type": "webhook", "url": hook}])
+
+    async def poll(p: Pipeline) -> Any:
+        return await p.poll_due(ignore_schedule=True)
+
+    run(config, Clock(NOW), poll)
+    with run.engine.begin() as conn:  # as if an older watchlist had found nothing
+        conn.execute(MilestoneRow.__table__.delete())
+        conn.execute(AlertRow.__table__.delete())
+
+    async def reclassify(p: Pipeline) -> Any:
+        n = await asyncio.to_thread(p.reclassify)
+        await p.deliver()
+        return n
+
+    done, created = run(config, Clock(NOW), reclassify)
+    assert done == 3 and created == 1
+    assert count(run.engine, MilestoneRow) == 1 and count(run.engine, AlertRow) == 0
     assert feed_server.posts("/hook") == []

@@ -82,11 +82,16 @@ def bench_parsers(farm: Farm, sample: int) -> dict[str, float]:
     return out
 
 
-async def _bare_httpx(urls: list[str], concurrency: int) -> float:
+async def _bare_httpx(urls: list[str], concurrency: int, guarded: bool = False) -> float:
+    """Plain GETs through httpx's default transport, or (guarded) through ours from fetch.py."""
     import httpx
 
+    from monitor.fetch import guarded_transport
+
     sem = asyncio.Semaphore(concurrency)
-    async with httpx.AsyncClient() as client:
+    transport = (guarded_transport(allow_private_networks=True, max_connections=concurrency)
+                 if guarded else None)
+    async with httpx.AsyncClient(transport=transport) as client:
         async def get(u: str) -> None:
             async with sem:
                 r = await client.get(u)
@@ -118,6 +123,8 @@ def bench_fetch(urls: list[str]) -> dict[str, float]:
     out: dict[str, float] = {}
     for c in (10, 20, 100):
         out[f"bare_httpx_c{c}_req_per_s"] = round(asyncio.run(_bare_httpx(urls, c)))
+        out[f"httpx_guarded_transport_c{c}_req_per_s"] = round(
+            asyncio.run(_bare_httpx(urls, c, guarded=True)))
     out.update(asyncio.run(_our_fetcher(urls)))
     return out
 

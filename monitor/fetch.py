@@ -4,9 +4,11 @@
 ``error``/``error_kind`` say what went wrong (timeout, connect, too_large, http, ssrf, scheme,
 redirect, protocol). Safety, and where it lives:
 
-* SSRF: every TCP connection, for every redirect hop, goes through ``_GuardedBackend``, which
-  resolves the host itself, refuses loopback/private/link-local/... addresses, and then dials
-  the very address it checked, so DNS rebinding between check and connect is impossible.
+* SSRF: every TCP connection, for every redirect hop, is opened by our aiohttp transport
+  (``_GuardedTransport``) whose resolver (``_GuardedResolver``) resolves the host itself,
+  refuses loopback/private/link-local/... addresses, and returns only the addresses it
+  checked, which aiohttp then dials, so DNS rebinding between check and connect is impossible.
+  IP literals, which aiohttp never resolves, are checked by the transport before sending.
 * Redirects are followed here, not by httpx, so each hop's scheme is checked and loops and
   over-long chains are reported.
 * Size: Content-Length is checked first; then the raw stream is inflated by our own zlib
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import math
 import socket
 import time
 import zlib
@@ -31,8 +34,12 @@ from types import TracebackType
 from typing import Any, Self
 from urllib.parse import urljoin, urlsplit
 
-import httpcore
+import aiohttp
+import aiohttp.abc
 import httpx
+import yarl
+from aiohttp.abc import ResolveResult
+from multidict import CIMultiDict
 
 from monitor.model import FetchResult
 
@@ -42,6 +49,8 @@ Dialer = Callable[[str, int], tuple[str, int]]
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT = frozenset({301, 308})
 _ALLOWED_SCHEMES = frozenset({"http", "https"})
+_READ_SIZE = 64 * 1024       # at most one read past max_body_bytes is counted
+_MAX_HEADER = 64 * 1024      # one header line (aiohttp's default of 8190 is tighter than h11's)
 _ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, "
            "application/rdf+xml;q=0.9, application/xml;q=0.9, text/xml;q=0.9, "
            "application/json;q=0.8, */*;q=0.5")
@@ -115,66 +124,179 @@ async def system_resolver(host: str, port: int) -> list[str]:
     return seen
 
 
-class _GuardedBackend(httpcore.AsyncNetworkBackend):
-    """Resolve, check every address, dial only a checked one."""
+async def _guarded_addresses(host: str, port: int, resolver: Resolver,
+                             allow_private: bool) -> Sequence[str]:
+    """The addresses host may be dialled at: resolved, and all public unless allowed.
+
+    Raises AddressRefusedError (a private address) or OSError (no address).
+    """
+    literal = host.strip("[]")
+    try:
+        ipaddress.ip_address(literal)
+        addresses: Sequence[str] = [literal]
+    except ValueError:
+        try:
+            addresses = await resolver(host, port)
+        except (OSError, UnicodeError) as exc:
+            raise OSError(f"cannot resolve {host}: {exc}") from exc
+    if not addresses:
+        raise OSError(f"cannot resolve {host}: no addresses")
+    if not allow_private:
+        # Refuse when ANY address is private: an attacker's name may mix both kinds.
+        for address in addresses:
+            if not is_public_address(address):
+                raise _Refused(host, address)
+    return addresses
+
+
+class _GuardedResolver(aiohttp.abc.AbstractResolver):
+    """aiohttp's resolver hook: resolve, check every address, hand back only checked ones.
+
+    aiohttp dials exactly the addresses returned here, so DNS rebinding between check and
+    connect is impossible. aiohttp does not call a resolver for IP literals; the transport
+    checks those itself (``_GuardedTransport.handle_async_request``).
+    """
 
     def __init__(self, resolver: Resolver, allow_private: bool, dial: Dialer | None) -> None:
-        self._inner = httpcore.AnyIOBackend()
         self._resolver = resolver
         self._allow_private = allow_private
         self._dial = dial
 
-    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                          local_address: str | None = None,
-                          socket_options: Any = None) -> httpcore.AsyncNetworkStream:
-        literal = host.strip("[]")
-        try:
-            ipaddress.ip_address(literal)
-            addresses: Sequence[str] = [literal]
-        except ValueError:
-            try:
-                addresses = await self._resolver(host, port)
-            except (OSError, UnicodeError) as exc:
-                raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
-        if not addresses:
-            raise httpcore.ConnectError(f"cannot resolve {host}: no addresses")
-        if not self._allow_private:
-            # Refuse when ANY address is private: an attacker's name may mix both kinds.
-            for address in addresses:
-                if not is_public_address(address):
-                    raise _Refused(host, address)
-        last: Exception | None = None
+    async def resolve(self, host: str, port: int = 0,
+                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+        addresses = await _guarded_addresses(host, port, self._resolver, self._allow_private)
+        results: list[ResolveResult] = []
         for address in addresses:
             target, target_port = self._dial(address, port) if self._dial else (address, port)
-            try:
-                return await self._inner.connect_tcp(target, target_port, timeout=timeout,
-                                                     local_address=local_address,
-                                                     socket_options=socket_options)
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                last = exc
-        assert last is not None
-        raise last
+            results.append({"hostname": host, "host": target, "port": target_port,
+                            "family": socket.AF_INET6 if ":" in target else socket.AF_INET,
+                            "proto": 0, "flags": socket.AI_NUMERICHOST | socket.AI_NUMERICSERV})
+        return results
 
-    async def connect_unix_socket(self, path: str, timeout: float | None = None,
-                                  socket_options: Any = None) -> httpcore.AsyncNetworkStream:
-        raise httpcore.ConnectError("unix sockets are not used by the fetcher")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
+    async def close(self) -> None:
+        pass
 
 
-class _GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport with our network backend (httpx has no public hook for one)."""
+def _mapped(exc: Exception) -> Exception:
+    """The httpx exception for an aiohttp (or socket) failure, so callers see one vocabulary."""
+    message = _describe(exc, "network error")
+    kind: type[httpx.TransportError]
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        kind = httpx.ConnectTimeout
+    elif isinstance(exc, TimeoutError):       # aiohttp's SocketTimeoutError (sock_read) too
+        kind = httpx.ReadTimeout
+    elif isinstance(exc, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
+        kind = httpx.UnsupportedProtocol
+    elif isinstance(exc, aiohttp.ClientConnectorError):
+        kind = httpx.ConnectError
+    elif isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError
+                    | aiohttp.ClientResponseError):
+        # httpcore's words for the same events: a closed connection before or during the
+        # response, a truncated or malformed message.
+        kind = httpx.RemoteProtocolError
+    elif isinstance(exc, aiohttp.ClientOSError | aiohttp.ClientConnectionError | OSError):
+        kind = httpx.ReadError
+    else:
+        kind = httpx.TransportError
+    return kind(message)
 
-    def __init__(self, *, limits: httpx.Limits, backend: _GuardedBackend) -> None:
-        super().__init__(limits=limits, trust_env=False)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(),   # certifi bundle, as httpx does
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=backend,
-        )
+
+class _ResponseStream(httpx.AsyncByteStream):
+    """The raw (still Content-Encoded) body of an aiohttp response, at most 64 KiB a read."""
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        content = self._response.content
+        try:
+            while chunk := await content.read(_READ_SIZE):
+                yield chunk
+        except (aiohttp.ClientError, OSError) as exc:
+            raise _mapped(exc) from exc
+
+    async def aclose(self) -> None:
+        # A fully read response goes back to the pool; anything else drops the connection.
+        if self._response.content.at_eof():
+            self._response.release()
+        else:
+            self._response.close()
+
+
+class _GuardedTransport(httpx.AsyncBaseTransport):
+    """An httpx transport over one aiohttp session whose resolver is the address guard.
+
+    httpcore's pool manages ~450 requests/s here, aiohttp several times that; the client API
+    stays httpx. No environment proxies (one would bypass the guard), no automatic
+    decompression (``_Inflater`` caps bombs), no cookies (httpx keeps them), no redirects.
+    """
+
+    def __init__(self, *, max_connections: int, keepalive_expiry: float, resolver: Resolver,
+                 allow_private: bool, dial: Dialer | None) -> None:
+        self._max_connections = max_connections
+        self._keepalive_expiry = keepalive_expiry
+        self._resolver = resolver
+        self._allow_private = allow_private
+        self._guard = _GuardedResolver(resolver, allow_private, dial)
+        self._session: aiohttp.ClientSession | None = None
+
+    def _open(self) -> aiohttp.ClientSession:
+        # Built on first use: aiohttp binds the session to the running event loop.
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                limit=self._max_connections, limit_per_host=0,
+                keepalive_timeout=self._keepalive_expiry, resolver=self._guard,
+                use_dns_cache=False,    # every new connection resolves and is checked anew
+                ssl=httpx.create_ssl_context())   # certifi bundle, as httpx does
+            self._session = aiohttp.ClientSession(
+                connector=connector, trust_env=False, auto_decompress=False,
+                cookie_jar=aiohttp.DummyCookieJar(), timeout=aiohttp.ClientTimeout(total=None),
+                # Send exactly httpx's headers: nothing added behind its back.
+                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+                max_line_size=_MAX_HEADER, max_field_size=_MAX_HEADER)
+        return self._session
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        if url.scheme not in _ALLOWED_SCHEMES:
+            raise httpx.UnsupportedProtocol(f"refused scheme {url.scheme or '(none)'!r}")
+        if not url.host:
+            raise httpx.UnsupportedProtocol("URL without a host")
+        # aiohttp skips the resolver for IP literals, so they are checked here; the connection
+        # then goes to that very literal.
+        try:
+            ipaddress.ip_address(url.host.strip("[]"))
+        except ValueError:
+            pass
+        else:
+            if not self._allow_private and not is_public_address(url.host.strip("[]")):
+                raise _Refused(url.host, url.host)
+        timeout = request.extensions.get("timeout", {})
+        body = await request.aread()
+        session = self._open()
+        try:
+            response = await session.request(
+                request.method, yarl.URL(str(url), encoded=True),
+                headers=CIMultiDict((k.decode("latin-1"), v.decode("latin-1"))
+                                    for k, v in request.headers.raw),
+                data=body or None, allow_redirects=False, compress=None,
+                timeout=aiohttp.ClientTimeout(total=None, connect=timeout.get("pool"),
+                                              sock_connect=timeout.get("connect"),
+                                              sock_read=timeout.get("read")))
+        except (aiohttp.ClientError, OSError) as exc:
+            cause = exc.__cause__ if isinstance(exc, aiohttp.ClientConnectorDNSError) else None
+            raise _mapped(exc) from (cause or exc)
+        version = response.version
+        return httpx.Response(
+            status_code=response.status, headers=list(response.raw_headers),
+            stream=_ResponseStream(response), request=request,
+            extensions={"http_version": b"HTTP/%d.%d" % (version or (1, 1)),
+                        "reason_phrase": (response.reason or "").encode("latin-1", "replace")})
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -234,20 +356,25 @@ class _Inflater:
         return chunk
 
 
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), or None."""
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP-date (RFC 9110
+    10.2.3), never negative; None when absent or unreadable. ``now`` defaults to UTC now."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 # --------------------------------------------------------------------------------------------
@@ -277,17 +404,14 @@ class Fetcher:
         self._slots = asyncio.Semaphore(settings.max_connections)
         self._host_slots: dict[str, asyncio.Semaphore] = {}
         self._host_next_start: dict[str, float] = {}
-        backend = _GuardedBackend(resolver or system_resolver,
-                                  settings.allow_private_networks, dial)
-        # httpx slows down past ~20 concurrent requests in one pool; our semaphore keeps the
-        # pool at or under max_connections anyway. Every pooled connection is kept alive: with
-        # fewer keep-alive slots than concurrent requests, the surplus reconnects on each
-        # request (measured in bench/: a TCP handshake per feed).
-        limits = httpx.Limits(max_connections=settings.max_connections,
-                              max_keepalive_connections=settings.max_connections,
-                              keepalive_expiry=30.0)
+        # Every pooled connection is kept alive: with fewer keep-alive slots than concurrent
+        # requests, the surplus reconnects on each request (measured in bench/: a TCP
+        # handshake per feed). Our semaphore keeps the pool at or under max_connections.
+        transport = _GuardedTransport(max_connections=settings.max_connections,
+                                      keepalive_expiry=30.0, resolver=resolver or system_resolver,
+                                      allow_private=settings.allow_private_networks, dial=dial)
         self._client = httpx.AsyncClient(
-            transport=_GuardedTransport(limits=limits, backend=backend),
+            transport=transport,
             timeout=httpx.Timeout(connect=settings.connect_timeout, read=settings.read_timeout,
                                   write=settings.read_timeout, pool=settings.total_timeout),
             headers={"User-Agent": settings.user_agent, "Accept": _ACCEPT,
@@ -385,7 +509,7 @@ class Fetcher:
         if not 200 <= status < 300:
             retry_after = None
             if status in (429, 503):
-                retry_after = parse_retry_after(headers.get("retry-after"), datetime.now(UTC))
+                retry_after = parse_retry_after(headers.get("retry-after"))
             reason = response.reason_phrase or ""
             message = (f"HTTP {status} without a Location header" if status in _REDIRECTS
                        else f"HTTP {status} {reason}".strip())
@@ -461,12 +585,11 @@ AddressRefusedError = _Refused  # the guard's refusal, under a public name for o
 
 def guarded_transport(*, allow_private_networks: bool, max_connections: int = 10,
                       resolver: Resolver | None = None,
-                      dial: Dialer | None = None) -> httpx.AsyncHTTPTransport:
+                      dial: Dialer | None = None) -> httpx.AsyncBaseTransport:
     """An httpx transport that refuses private addresses unless allowed (webhooks use it).
 
     A refused connection raises ``AddressRefusedError`` through httpx.
     """
-    limits = httpx.Limits(max_connections=max_connections,
-                          max_keepalive_connections=max_connections, keepalive_expiry=30.0)
-    backend = _GuardedBackend(resolver or system_resolver, allow_private_networks, dial)
-    return _GuardedTransport(limits=limits, backend=backend)
+    return _GuardedTransport(max_connections=max_connections, keepalive_expiry=30.0,
+                             resolver=resolver or system_resolver,
+                             allow_private=allow_private_networks, dial=dial)

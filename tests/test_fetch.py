@@ -7,16 +7,25 @@ import asyncio
 import gzip
 import socket
 import threading
+import zlib
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from monitor.errors import ParseError
-from monitor.fetch import Fetcher, FetchSettings, is_public_address, parse_retry_after
+from monitor.fetch import (
+    AddressRefusedError,
+    Fetcher,
+    FetchSettings,
+    guarded_transport,
+    is_public_address,
+    parse_retry_after,
+)
 from monitor.model import FetchResult
 from monitor.parse import parse_feed
 
@@ -109,6 +118,10 @@ def test_429_retry_after_seconds(httpserver: HTTPServer) -> None:
 
 def test_retry_after_http_date() -> None:
     assert parse_retry_after("Wed, 01 May 2024 00:10:00 GMT", NOW) == 600
+    assert parse_retry_after("Wed, 01 May 2024 00:10:00 GMT", now=NOW) == 600
+    assert parse_retry_after("120") == 120 and parse_retry_after("-5") == 0
+    assert parse_retry_after("inf") is None and parse_retry_after("nan") is None
+    assert parse_retry_after("Mon, 01 Jan 2024 00:00:00 GMT") == 0    # default now: today
     assert parse_retry_after("Tue, 30 Apr 2024 00:00:00 GMT", NOW) == 0
     assert parse_retry_after("soon", NOW) is None and parse_retry_after(None, NOW) is None
 
@@ -412,3 +425,140 @@ def test_request_validators_not_sent_without_values(httpserver: HTTPServer) -> N
         return Response(RSS)
     httpserver.expect_request("/feed").respond_with_handler(handler)
     assert fetch(httpserver.url_for("/feed")).ok
+
+
+# --------------------------------------------------------------------------------------------
+# the aiohttp transport: guard on every hop, pool reuse, no proxies, stalls, truncation
+
+
+def test_redirect_between_names_checks_the_second_name(httpserver: HTTPServer) -> None:
+    """Both hops are names; the second resolves (on our resolver) to a private address."""
+    httpserver.expect_request("/start").respond_with_data(
+        b"", status=302,
+        headers={"Location": f"http://internal.example:{httpserver.port}/secret"})
+    httpserver.expect_request("/secret").respond_with_data(b"secret")
+    asked: list[str] = []
+
+    async def resolver(host: str, port: int) -> list[str]:
+        asked.append(host)
+        return {"public.example": [FAKE_PUBLIC]}.get(host, ["10.0.0.5"])
+
+    def dial(address: str, port: int) -> tuple[str, int]:
+        return ("127.0.0.1", port)          # would reach the server if the guard let it
+
+    result = fetch(f"http://public.example:{httpserver.port}/start",
+                   local_settings(allow_private_networks=False), resolver=resolver, dial=dial)
+    assert result.error_kind == "ssrf" and "10.0.0.5" in (result.error or "")
+    assert asked == ["public.example", "internal.example"]
+    assert [r.path for r, _ in httpserver.log] == ["/start"]
+
+
+def test_name_with_one_private_address_among_public_ones_is_refused(
+        httpserver: HTTPServer) -> None:
+    async def resolver(host: str, port: int) -> list[str]:
+        return [FAKE_PUBLIC, "127.0.0.1"]
+    result = fetch(f"http://mixed.example:{httpserver.port}/feed",
+                   local_settings(allow_private_networks=False), resolver=resolver,
+                   dial=lambda address, port: ("127.0.0.1", port))
+    assert result.error_kind == "ssrf" and len(httpserver.log) == 0
+
+
+def test_unresolvable_name_is_a_connect_error() -> None:
+    async def resolver(host: str, port: int) -> list[str]:
+        raise OSError("no such host")
+    result = fetch("http://nowhere.example/feed", resolver=resolver)
+    assert result.error_kind == "connect" and "nowhere.example" in (result.error or "")
+
+
+def test_guarded_transport_raises_address_refused_through_httpx(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/hook").respond_with_data(b"ok")
+
+    async def main() -> None:
+        transport = guarded_transport(allow_private_networks=False)
+        async with httpx.AsyncClient(transport=transport, trust_env=False) as client:
+            with pytest.raises(AddressRefusedError):
+                await client.post(httpserver.url_for("/hook"), content=b"{}")
+    asyncio.run(main())
+    assert len(httpserver.log) == 0
+
+
+def test_guarded_transport_posts_the_exact_body(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/hook", method="POST", data=b'{"a": 1}').respond_with_data(b"ok")
+
+    async def main() -> int:
+        transport = guarded_transport(allow_private_networks=True)
+        async with httpx.AsyncClient(transport=transport, trust_env=False) as client:
+            response = await client.post(httpserver.url_for("/hook"), content=b'{"a": 1}',
+                                         headers={"Content-Type": "application/json"})
+            return response.status_code
+    assert asyncio.run(main()) == 200
+    request, _ = httpserver.log[0]
+    assert request.headers["Content-Type"] == "application/json"
+    assert request.headers["Content-Length"] == "8"
+
+
+def keep_alive(responses: list[bytes], connections: list[int]) -> Callable[[socket.socket],
+                                                                            None]:
+    """Serve ``responses`` in turn on one connection for as long as the client keeps it."""
+    def behave(conn: socket.socket) -> None:
+        connections.append(1)
+        index = 0
+        while True:
+            conn.sendall(responses[min(index, len(responses) - 1)])
+            index += 1
+            if not conn.recv(65536):
+                return
+    return behave
+
+
+def test_connections_are_reused_across_requests_and_304s(raw_server: Any) -> None:
+    connections: list[int] = []
+    ok = b'HTTP/1.1 200 OK\r\nETag: "v1"\r\nContent-Length: %d\r\n\r\n%s' % (len(RSS), RSS)
+    not_modified = b'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\n\r\n'
+    server = raw_server(keep_alive([ok, not_modified], connections))
+    url = f"http://127.0.0.1:{server.port}/feed"
+
+    async def five(fetcher: Fetcher) -> list[FetchResult]:
+        first = await fetcher.fetch(url)
+        return [first] + [await fetcher.fetch(url, etag=first.etag) for _ in range(4)]
+    results = run(five)
+    assert results[0].ok and results[0].body == RSS
+    assert all(r.not_modified for r in results[1:])
+    assert len(connections) == 1
+
+
+def test_environment_proxy_is_ignored(httpserver: HTTPServer,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    httpserver.expect_request("/feed").respond_with_data(RSS)
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")     # discard port: nothing listens
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    result = fetch(httpserver.url_for("/feed"))
+    assert result.ok and result.body == RSS
+
+
+def test_server_that_never_answers_hits_the_read_timeout(raw_server: Any) -> None:
+    server = raw_server(lambda conn: server.stop.wait(2))     # reads the request, says nothing
+    result = fetch(f"http://127.0.0.1:{server.port}/feed",
+                   local_settings(read_timeout=0.2, total_timeout=5.0))
+    assert result.error_kind == "timeout" and result.status is None
+    assert result.duration < 2
+
+
+def test_body_cut_short_is_a_protocol_error(raw_server: Any) -> None:
+    server = raw_server(lambda conn: conn.sendall(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n<rss>"))    # then hangs up
+    result = fetch(f"http://127.0.0.1:{server.port}/feed")
+    assert result.error_kind == "protocol" and result.body is None
+
+
+def test_deflate_bomb_is_stopped_early(raw_server: Any) -> None:
+    bomb = zlib.compress(bytes(20 * 1024 * 1024), 9)
+
+    def serve(conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\n"
+                     b"Content-Length: %d\r\n\r\n%s" % (len(bomb), bomb))
+    server = raw_server(serve)
+    result = fetch(f"http://127.0.0.1:{server.port}/", local_settings(max_body_bytes=1_000_000))
+    assert result.error_kind == "too_large" and result.bytes_read <= 1_000_001

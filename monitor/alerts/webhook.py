@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 import httpx
@@ -11,6 +9,9 @@ import httpx
 from monitor import __version__
 from monitor.alerts.render import sign
 from monitor.errors import DeliveryError
+from monitor.fetch import parse_retry_after
+
+__all__ = ["USER_AGENT", "parse_retry_after", "post_webhook"]
 
 USER_AGENT = f"monitor/{__version__} (webhook)"
 _RESERVED = {"content-type", "user-agent", "x-monitor-delivery", "x-monitor-signature",
@@ -27,25 +28,6 @@ def _where(url: str) -> str:
         return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
     except ValueError:
         return "<invalid url>"
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP-date (RFC 9110
-    10.2.3); None when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def _error(channel: str, message: str, *, retryable: bool, status: int | None = None,

@@ -54,7 +54,13 @@ def _state(row: FeedRow) -> FeedState:
 
 
 def sync_feeds(session: Session, config: Config, now: datetime) -> dict[str, list[str]]:
-    """Make the feeds table match the config: add, update, and retire what was removed."""
+    """Make the feeds table match the config: add, update, and retire what was removed.
+
+    Replicas starting together would insert the same new feeds: on PostgreSQL a
+    transaction-scoped advisory lock makes them take turns (SQLite's writers already do).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext('monitor:sync_feeds'))"))
     rows = {r.name: r for r in session.scalars(select(FeedRow))}
     out: dict[str, list[str]] = {"added": [], "changed": [], "removed": []}
     for f in config.feeds:

@@ -281,7 +281,8 @@ def feeds_cmd(c: Ctx, as_json: bool) -> None:
 
     with Session(engine) as s:
         rows = list(s.scalars(select(FeedRow).order_by(FeedRow.name)))
-    out = [{"name": r.name, "url": r.current_url or r.url, "enabled": r.enabled,
+    out: list[dict[str, Any]] = [{"name": r.name, "url": r.current_url or r.url,
+                                  "enabled": r.enabled,
             "in_config": r.in_config, "disabled_reason": r.disabled_reason,
             "healthy": not r.unhealthy, "failures": r.failures, "polls": r.polls,
             "last_success": _iso(r.last_success_at), "last_error": r.last_error,
@@ -348,7 +349,8 @@ def items_cmd(c: Ctx, as_json: bool, since: str | None, feed: str | None, releva
 
     with Session(engine) as s:
         rows = s.execute(q).tuples().all()
-    out = [{"id": i.id, "feed": name, "title": i.title, "url": i.url or i.link,
+    out: list[dict[str, Any]] = [{"id": i.id, "feed": name, "title": i.title,
+                                  "url": i.url or i.link,
             "published": _iso(i.published), "first_seen": _iso(i.first_seen_at),
             "summary": i.summary, "language": i.language, "relevant": i.relevant,
             "score": i.score, "watchlists": i.watchlists, "actors": i.actors,
@@ -382,10 +384,9 @@ def milestones_cmd(c: Ctx, as_json: bool, watchlist: str | None, show_id: str | 
         q = q.where(MilestoneRow.watchlist == watchlist)
     if show_id:
         q = q.where(MilestoneRow.id.startswith(show_id))
+    out: list[dict[str, Any]] = []
     with Session(engine) as s:
-        rows = list(s.scalars(q))
-        out = []
-        for m in rows:
+        for m in s.scalars(q):
             a = milestone_alert(s, m)
             out.append({"id": m.id, "type": m.type, "type_title": m.type_title,
                         "watchlist": m.watchlist, "title": m.title, "status": m.status,
@@ -400,14 +401,14 @@ def milestones_cmd(c: Ctx, as_json: bool, watchlist: str | None, show_id: str | 
     if as_json:
         click.echo(json.dumps(out, ensure_ascii=False))
         return
-    for m in out:
-        flag = "" if m["alerted"] else " (stale, not alerted)" if m["stale"] else " (not alerted)"
-        click.echo(f"{m['event_at']}  {m['id'][:10]}  {m['type']:22} {m['status']:10} "
-                   f"{m['sources']:>2} src  {m['title']}{flag}")
+    for d in out:
+        flag = "" if d["alerted"] else " (stale, not alerted)" if d["stale"] else " (not alerted)"
+        click.echo(f"{d['event_at']}  {d['id'][:10]}  {d['type']:22} {d['status']:10} "
+                   f"{d['sources']:>2} src  {d['title']}{flag}")
         if show_id:
-            click.echo(f"  evidence: {m['evidence']}")
-            click.echo(f"  rule: {m['rule']}  confidence: {m['confidence']:.2f}")
-            for i in m["items"]:
+            click.echo(f"  evidence: {d['evidence']}")
+            click.echo(f"  rule: {d['rule']}  confidence: {d['confidence']:.2f}")
+            for i in d["items"]:
                 click.echo(f"  - {i['published']}  {i['feed']}: {i['title']}  {i['url']}")
 
 

@@ -461,8 +461,9 @@ class Pipeline:
                 log.info("milestone_detected", milestone_id=mrow.id, type=hit.type,
                          watchlist=hit.watchlist, item_id=row.id, stale=stale)
             else:
-                mrow = s.get(MilestoneRow, decision.milestone_id)
-                assert mrow is not None
+                found = s.get(MilestoneRow, decision.milestone_id)
+                assert found is not None
+                mrow = found
                 if not queries.add_source(s, mrow.id, row.id, hit.status, hit.evidence,
                                           hit.confidence, now):
                     continue

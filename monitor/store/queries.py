@@ -7,9 +7,9 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, update
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -233,7 +233,7 @@ def store_items(session: Session, batch: Sequence[tuple[int, Sequence[ParsedItem
             row.update(classification_values(c, now))
         classes.append(c)
         values.append(row)
-    table = ItemRow.__table__
+    table = cast(Table, ItemRow.__table__)
     dialect = session.get_bind().dialect.name
     stmt: Any
     if dialect == "postgresql":

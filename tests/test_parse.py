@@ -1,4 +1,4 @@
-"""parse.py: dates, URLs, text, identity, JSON Feed, charsets, broken documents."""
+"""monitor.parse: dates, URLs, text, identity, JSON Feed, charsets, broken documents."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from monitor import parse
 from monitor.errors import ParseError
 from monitor.parse import canonical_url, html_to_text, parse_date, parse_feed
+from monitor.parse import items as parse_items
 
 NOW = datetime(2024, 5, 1, 12, tzinfo=UTC)
 
@@ -22,11 +23,15 @@ def rss(items: str, *, head: str = '<?xml version="1.0" encoding="utf-8"?>',
 
 
 def test_parse_module_is_pure() -> None:
-    tree = ast.parse(Path(parse.__file__).read_text(encoding="utf-8"))
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree)
-                if isinstance(node, ast.Import | ast.ImportFrom)
-                for alias in (node.names if isinstance(node, ast.Import)
-                              else [ast.alias(node.module or "")])}
+    files = sorted(Path(parse.__file__).parent.glob("*.py"))
+    assert len(files) > 1, "monitor.parse is a package"
+    imported: set[str] = set()
+    for file in files:
+        tree = ast.parse(file.read_text(encoding="utf-8"))
+        imported |= {alias.name.split(".")[0] for node in ast.walk(tree)
+                     if isinstance(node, ast.Import | ast.ImportFrom)
+                     for alias in (node.names if isinstance(node, ast.Import)
+                                   else [ast.alias(node.module or "")])}
     assert not imported & {"httpx", "sqlalchemy", "smtplib", "apscheduler", "socket",
                            "requests", "urllib3"}
 
@@ -280,7 +285,7 @@ def test_not_a_feed(body: bytes) -> None:
 
 
 def test_entry_cap(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parse, "MAX_ITEMS", 3)
+    monkeypatch.setattr(parse_items, "MAX_ITEMS", 3)
     feed = parse_feed(rss("".join(f"<item><guid>{n}</guid><title>t{n}</title></item>"
                                   for n in range(5))), url="https://x.org/f", now=NOW)
     assert len(feed.items) == 3 and "kept the first 3" in (feed.warning or "")

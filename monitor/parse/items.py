@@ -1,0 +1,178 @@
+"""Format-neutral entries to ParsedItems: links, dates, identities, language, fingerprints."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from monitor.model import ParsedItem
+from monitor.parse.dates import from_struct, parse_date, sane_date
+from monitor.parse.text import detect_language, field_text, language_tag
+from monitor.parse.urls import canonical_url
+
+MAX_ITEMS = 5000
+MAX_RAW_STRING = 10_000
+MAX_RAW_BYTES = 64_000
+
+
+@dataclass
+class Entry:
+    """One entry in a format-neutral shape, before normalisation."""
+
+    id: str | None
+    link: str | None
+    title: str
+    summary: str
+    content: str
+    dates: tuple[str | None, ...]
+    parsed_date: datetime | None
+    language: str | None
+    author: str | None
+    raw: Mapping[str, Any]
+
+
+
+def build_items(entries: list[Entry], *, url: str, feed_language: str | None,
+           default_language: str | None, now: datetime, notes: list[str]
+           ) -> tuple[ParsedItem, ...]:
+    if len(entries) > MAX_ITEMS:
+        entries = entries[:MAX_ITEMS]
+        notes.append(f"more than {MAX_ITEMS} entries; kept the first {MAX_ITEMS}")
+    built = [item for entry in entries
+             if (item := _item(entry, url=url, feed_language=feed_language,
+                               default_language=default_language, now=now)) is not None]
+    skipped = len(entries) - len(built)
+    if skipped:
+        notes.append(f"{skipped} empty entries skipped")
+    # Entries that share an id (a guid copied to every item, or one page URL for every post)
+    # but differ in text all get an id derived from their text, so none is lost; exact
+    # repeats are dropped. Deterministic for a given document.
+    groups: dict[str, set[str]] = {}
+    for item in built:
+        groups.setdefault(item.identity, set()).add(_item_hash(item))
+    items: list[ParsedItem] = []
+    seen: set[str] = set()
+    duplicates = 0
+    for item in built:
+        if len(groups[item.identity]) > 1:
+            item = replace(item, identity=f"{item.identity}|{_item_hash(item)[:16]}")
+        if item.identity in seen:
+            duplicates += 1
+            continue
+        seen.add(item.identity)
+        items.append(item)
+    if duplicates:
+        notes.append(f"{duplicates} repeated entries dropped")
+    return tuple(items)
+
+
+def _item_hash(item: ParsedItem) -> str:
+    return _sha256("\n".join((item.title, item.link or "", item.summary, item.content)))
+
+
+def _item(entry: Entry, *, url: str, feed_language: str | None,
+          default_language: str | None, now: datetime) -> ParsedItem | None:
+    if not (entry.title or entry.summary or entry.content or entry.link):
+        return None
+    link = entry.link.strip() if entry.link else None
+    if link and not urlsplit(link).scheme:
+        link = urljoin(url, link)
+    canonical = canonical_url(link) if link else None
+    published = sane_date(entry.parsed_date, now) if entry.parsed_date else None
+    if published is None:
+        for raw_date in entry.dates:
+            published = parse_date(raw_date, now=now)
+            if published is not None:
+                break
+    # A link-based identity keeps the fragment: some blogs (scripting.com) give every post
+    # the same page URL with a different "#anchor".
+    link_identity = None
+    if canonical and link:
+        fragment = urlsplit(link).fragment
+        link_identity = f"{canonical}#{fragment}" if fragment else canonical
+    identity = (entry.id or "").strip() or link_identity or _sha256(
+        entry.title + "\n" + (entry.summary or entry.content))
+    if len(identity) > 1000:
+        identity = "sha256:" + _sha256(identity)
+    language = (language_tag(entry.language) or feed_language or default_language
+                or detect_language(" ".join((entry.title, entry.summary[:2000],
+                                             entry.content[:2000]))))
+    return ParsedItem(
+        identity=identity,
+        title=entry.title,
+        url=canonical,
+        link=link,
+        summary=entry.summary,
+        content=entry.content,
+        published=published,
+        language=language,
+        author=field_text(entry.author, limit=500) or None,
+        fingerprint=fingerprint(entry.title, entry.summary or entry.content),
+        raw=json_safe(entry.raw),
+    )
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", errors="replace")).hexdigest()
+
+
+_WORDS = re.compile(r"\w+", re.UNICODE)
+
+
+def fingerprint(title: str, summary: str) -> str:
+    """sha1 of the lower-cased words of the title and of the first 30 words of the summary."""
+    words = _WORDS.findall(title.lower()) + _WORDS.findall(summary[:2000].lower())[:30]
+    return hashlib.sha1(" ".join(words).encode("utf-8")).hexdigest()
+
+
+def json_safe(value: Any, *, depth: int = 0) -> Any:
+    """A JSON-serialisable copy: struct_time and datetimes as ISO strings, long strings cut."""
+    if depth > 8:
+        return None
+    if isinstance(value, Mapping):
+        # "*_parsed" struct_times repeat the date strings next to them.
+        result = {str(k): json_safe(v, depth=depth + 1) for k, v in list(value.items())[:200]
+                  if not str(k).endswith("_parsed")}
+        if depth == 0 and len(json.dumps(result, ensure_ascii=False)) > MAX_RAW_BYTES:
+            result = _shrink(result)
+        return result
+    if isinstance(value, str):
+        return value[:MAX_RAW_STRING]
+    if isinstance(value, bool | int | None):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, time.struct_time):
+        parsed = from_struct(value)
+        return parsed.isoformat() if parsed else None
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")[:MAX_RAW_STRING]
+    if isinstance(value, Iterable):
+        return [json_safe(v, depth=depth + 1) for v in list(value)[:100]]
+    return str(value)[:MAX_RAW_STRING]
+
+
+def _shrink(raw: dict[str, Any]) -> dict[str, Any]:
+    """Drop the biggest fields until the copy is small enough; say which ones went."""
+    dropped = []
+    sizes = sorted(((len(json.dumps(v, ensure_ascii=False)), k) for k, v in raw.items()),
+                   reverse=True)
+    total = sum(size for size, _ in sizes)
+    for size, key in sizes:
+        if total <= MAX_RAW_BYTES:
+            break
+        raw.pop(key)
+        dropped.append(key)
+        total -= size
+    raw["_truncated"] = dropped
+    return raw

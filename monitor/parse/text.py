@@ -1,0 +1,129 @@
+"""Plain text from feed fields: HTML to text, language tags, a script-based language guess."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import lxml.etree
+import lxml.html
+
+MAX_TITLE = 2_000
+MAX_TEXT = 100_000
+MAX_HTML_INPUT = 2_000_000          # characters of markup we are willing to parse per field
+
+_DROP_TAGS = ("script", "style", "noscript", "template", "head", "iframe", "object", "embed",
+              "svg", "math", "form", "button", "select", "textarea")
+_BLOCK_TAGS = frozenset({
+    "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption",
+    "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav",
+    "ol", "p", "pre", "section", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
+    "body", "html",
+})
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+_TAG_LIKE = re.compile(r"<[a-zA-Z/!]")
+_TAG = re.compile(r"<[^>]*>")
+# Parsing HTML with lxml: no network, no DTD, comments and PIs dropped. Nothing is executed.
+_HTML_PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, no_network=True,
+                                    recover=True, default_doctype=False)
+
+
+def _collapse(text: str) -> str:
+    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def html_to_text(markup: str) -> str:
+    """Plain text of an HTML fragment: scripts and styles dropped, blocks on their own lines.
+
+    Entities are decoded and whitespace collapsed. Never raises.
+    """
+    if not markup:
+        return ""
+    markup = CONTROL_CHARS.sub("", markup[:MAX_HTML_INPUT])
+    if not _TAG_LIKE.search(markup):
+        return _collapse(html.unescape(markup) if "&" in markup else markup)
+    try:
+        root = lxml.html.document_fromstring(f"<html><body>{markup}</body></html>",
+                                             parser=_HTML_PARSER)
+    except (lxml.etree.LxmlError, ValueError):
+        return _collapse(html.unescape(_TAG.sub(" ", markup)))
+    for element in list(root.iter(*_DROP_TAGS)):
+        element.drop_tree()           # keeps the tail text
+    out: list[str] = []
+    for event, element in lxml.etree.iterwalk(root, events=("start", "end")):
+        tag = element.tag if isinstance(element.tag, str) else ""
+        if event == "start":
+            if tag in _BLOCK_TAGS:
+                out.append("\n")
+            if element.text:
+                out.append(element.text)
+        else:
+            if tag in _BLOCK_TAGS:
+                out.append("\n")
+            if element.tail:
+                out.append(element.tail)
+    return _collapse("".join(out))
+
+
+def field_text(value: str | None, detail: Mapping[str, Any] | None = None, limit: int = MAX_TEXT) -> str:
+    """Plain text of a feed field, whether the feed called it HTML or text."""
+    if not value:
+        return ""
+    kind = str((detail or {}).get("type") or "")
+    if "html" in kind or _TAG_LIKE.search(value):
+        text = html_to_text(value)
+    else:
+        # Publishers often double-escape ("&amp;#8211;"), so decode once more.
+        text = _collapse(html.unescape(CONTROL_CHARS.sub("", value[:MAX_HTML_INPUT])))
+    return text[:limit]
+
+
+_LANGUAGE = re.compile(r"^\s*([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]{1,8})*\s*$")
+# Country codes publishers put in <language> ("US"); mapped to the language they mean.
+_COUNTRY_AS_LANGUAGE = {"us": "en", "gb": "en"}
+
+
+def language_tag(value: str | None) -> str | None:
+    """The primary language subtag, lower-cased ("en-US" -> "en"), or None."""
+    if not value:
+        return None
+    match = _LANGUAGE.match(value)
+    if not match:
+        return None
+    primary = match.group(1).lower()
+    return _COUNTRY_AS_LANGUAGE.get(primary, primary)
+
+
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+_ASCII_WORD = re.compile(r"[A-Za-z]+")
+_ENGLISH_FUNCTION_WORDS = frozenset(
+    ["the", "of", "and", "to", "in", "is", "for", "on", "with", "at", "by", "from", "as", "that", "this", "it", "was", "are", "be", "has", "have", "will", "after", "over", "says", "said", "new", "its", "an", "not", "who"])
+
+
+def detect_language(text: str) -> str | None:
+    """A guess from the script alone: "be", "uk", "ru", "en" or None when unsure."""
+    sample = text[:4000]
+    cyrillic = len(_CYRILLIC.findall(sample))
+    latin = len(_LATIN.findall(sample))
+    if cyrillic == 0 and latin == 0:
+        return None
+    if cyrillic > latin:
+        # Belarusian writes і and ў but never и; Ukrainian writes і and и (and ї, є, ґ).
+        lower = sample.lower()
+        if "ў" in lower or ("і" in lower and "и" not in lower):
+            return "be"
+        if "і" in lower or any(ch in lower for ch in "їєґ"):
+            return "uk"
+        return "ru"
+    words = _ASCII_WORD.findall(sample)
+    ascii_letters = sum(len(w) for w in words)
+    if ascii_letters < 0.97 * latin or not words:
+        return None
+    function_words = sum(1 for w in words if w.lower() in _ENGLISH_FUNCTION_WORDS)
+    return "en" if function_words and function_words >= 0.05 * len(words) else None
+

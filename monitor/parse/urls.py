@@ -1,0 +1,50 @@
+"""Canonical URLs: tracking parameters and fragments removed, scheme and host lower-cased."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from w3lib.url import canonicalize_url as _w3lib_canonicalize
+
+# Query parameters that identify a campaign or a click, not a document.
+_TRACKING_EXACT = frozenset({
+    "fbclid", "gclid", "yclid", "dclid", "msclkid", "igshid", "mc_cid", "mc_eid", "_hsenc",
+    "_hsmi", "mkt_tok", "ref", "ref_src", "ref_url", "referer", "referrer", "source", "src",
+    "cmpid", "ncid", "ocid", "sr_share", "at_medium", "at_campaign", "at_custom1", "at_custom2",
+    "at_custom3", "at_custom4", "rss", "partner", "feature", "spm",
+})
+_TRACKING_PREFIXES = ("utm_", "pk_", "piwik_", "mtm_", "at_")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _is_tracking(name: str) -> bool:
+    key = name.lower()
+    return key in _TRACKING_EXACT or key.startswith(_TRACKING_PREFIXES)
+
+
+def canonical_url(url: str) -> str:
+    """The URL without tracking parameters or fragment, lower-case scheme and host, sorted query.
+
+    Non-http(s) or unparsable URLs come back stripped but otherwise unchanged. Never raises.
+    """
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme not in _DEFAULT_PORTS or not parts.hostname:
+            return url
+        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                 if not _is_tracking(k)]
+        host = parts.hostname.lower().rstrip(".")
+        if ":" in host:                                  # IPv6 literal
+            host = f"[{host}]"
+        port = parts.port
+        netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+        if parts.username or parts.password:
+            netloc = parts.netloc.rsplit("@", 1)[0] + "@" + netloc
+        path = parts.path or "/"
+        rebuilt = urlunsplit((scheme, netloc, path, urlencode(query), ""))
+        return _w3lib_canonicalize(rebuilt, keep_fragments=False)
+    except ValueError:       # bad port, bad IPv6 literal...
+        return url
+

@@ -1,0 +1,135 @@
+"""The lxml fast path gives exactly feedparser's items, on the whole corpus and hostile inputs.
+
+For every corpus file the fast path accepts, every ParsedItem field except ``raw`` (and the
+ParsedFeed's title, link, language, version and warning) equals what the feedparser path
+gives. Run with ``-s`` to see how many files and items take the fast path.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import fields
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from monitor.errors import ParseError
+from monitor.model import ParsedFeed, ParsedItem
+from monitor.parse import fast, parse_feed
+from monitor.parse.charset import as_utf8_xml, decode_body
+
+from . import test_hostile
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "feeds-corpus"
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+FILES = sorted(p.name for p in CORPUS.glob("*") if p.name != "FEEDPARSER-BASELINE.tsv") \
+    if CORPUS.is_dir() else []
+COVERAGE: dict[str, tuple[bool, int]] = {}
+ITEM_FIELDS = [f.name for f in fields(ParsedItem) if f.name != "raw"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report() -> Iterator[None]:
+    yield
+    if COVERAGE:
+        xml = {k: v for k, v in COVERAGE.items() if not k.endswith(".json")}
+        fast_files = [k for k, (ok, _) in xml.items() if ok]
+        fast_items = sum(n for ok, n in xml.values() if ok)
+        all_items = sum(n for _, n in xml.values())
+        print(f"\n\nfast path: {len(fast_files)} of {len(xml)} XML corpus files, "
+              f"{fast_items} of {all_items} items")
+
+
+def _accepted(body: bytes) -> bool:
+    """Whether parse_feed would take the fast path for this body (no decoding note, lxml ok)."""
+    text, note = decode_body(body, {})
+    if note is not None:
+        return False
+    stripped = text.lstrip("\ufeff \t\r\n")
+    if stripped[:1] in ("{", "["):
+        return False
+    return fast.read_fast(as_utf8_xml(stripped), language=None) is not None
+
+
+def _both(body: bytes, url: str) -> tuple[ParsedFeed | str, ParsedFeed | str]:
+    out: list[ParsedFeed | str] = []
+    for fast_path in (True, False):
+        try:
+            out.append(parse_feed(body, url=url, now=NOW, fast_path=fast_path))
+        except ParseError as exc:
+            out.append(f"ParseError: {exc}")
+    return out[0], out[1]
+
+
+def _assert_same(quick: ParsedFeed | str, slow: ParsedFeed | str, name: str) -> None:
+    if isinstance(slow, str) or isinstance(quick, str):
+        assert quick == slow, name
+        return
+    assert (quick.title, quick.link, quick.language, quick.version, quick.warning) == (
+        slow.title, slow.link, slow.language, slow.version, slow.warning), name
+    assert len(quick.items) == len(slow.items), name
+    for n, (a, b) in enumerate(zip(quick.items, slow.items, strict=True)):
+        for field in ITEM_FIELDS:
+            assert getattr(a, field) == getattr(b, field), f"{name} item {n} field {field}"
+        json.dumps(a.raw)          # JSON-safe (feedparser-path raw is capped at 64 KB)
+
+
+@pytest.mark.parametrize("name", FILES or ["<no corpus>"])
+def test_fast_path_matches_feedparser_on_corpus(name: str) -> None:
+    if not FILES:
+        pytest.skip("feeds corpus not found")
+    body = (CORPUS / name).read_bytes()
+    accepted = _accepted(body)
+    quick, slow = _both(body, f"https://corpus.test/{name}")
+    COVERAGE[name] = (accepted, 0 if isinstance(slow, str) else len(slow.items))
+    if accepted:
+        _assert_same(quick, slow, name)
+        assert not isinstance(quick, str)
+        # The fast path keeps a small raw: ids, link, title, dates, author, tags; no bodies.
+        assert all(len(json.dumps(item.raw)) < 20_000 for item in quick.items)
+
+
+HOSTILE = {
+    "billion-laughs": test_hostile.BILLION_LAUGHS,
+    "quadratic": test_hostile.quadratic_blowup(),
+    "xxe": (b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+            b'<rss version="2.0"><channel><title>x</title><item><title>a &xxe; b</title>'
+            b"<link>https://x.example/1</link></item></channel></rss>"),
+    "external-dtd": (b'<?xml version="1.0"?><!DOCTYPE rss SYSTEM "http://127.0.0.1:9/e.dtd">'
+                     b'<rss version="2.0"><channel><title>t</title><item><title>ok</title>'
+                     b"<link>https://x.example/1</link></item></channel></rss>"),
+    "many-entries": test_hostile.entries(20_000),
+    "big-title": test_hostile.entries(1, "x" * 1_000_000),
+    "nul-and-invalid-utf8": test_hostile.entries(3).replace(b"<title>t1", b"<title>t\x00\xff1"),
+    "zero-year": (b'<rss version="2.0"><channel><title>c</title><item><title>x</title>'
+                  b"<link>https://x.example/1</link><pubDate>Mon, 01 Jan 0000 00:00:00 GMT"
+                  b"</pubDate></item></channel></rss>"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_fast_path_refuses_or_matches_hostile_inputs(name: str) -> None:
+    body = HOSTILE[name]
+    quick, slow = _both(body, "https://hostile.example/feed")
+    _assert_same(quick, slow, name)
+    if name in ("billion-laughs", "quadratic", "xxe", "external-dtd"):
+        assert not _accepted(body), "DOCTYPEs always go to feedparser"
+
+
+@pytest.mark.parametrize("body", [
+    (b'<rss version="2.0"><channel><item><title>a</title><media:title xmlns:media='
+    b'"http://search.yahoo.com/mrss/">b</media:title></item></channel></rss>'),
+    b'<rss version="2.0"><channel><item xml:base="http://x/"><link>y</link></item></channel></rss>',
+    (b'<feed xmlns="http://www.w3.org/2005/Atom"><entry><title>a</title>'
+    b'<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">b</div></content>'
+    b"</entry></feed>"),
+    b'<rss version="2.0"><channel><item><title>a<b>c</b></title></item></channel></rss>',
+    b'<rss version="2.0"><channel><item><title>a</title><title>b</title></item></channel></rss>',
+], ids=["media-title", "xml-base", "atom-xhtml", "markup-in-title", "two-titles"])
+def test_fast_path_refuses_odd_documents(body: bytes) -> None:
+    assert fast.read_fast(body, language=None) is None
+    quick, slow = _both(body, "https://x.example/feed")
+    _assert_same(quick, slow, "odd")
+

@@ -118,13 +118,25 @@ def claim_due_feeds(session: Session, *, owner: str, now: datetime, lease: timed
     skip = list(exclude)
     if skip:
         cond.append(FeedRow.id.not_in(skip))
-    q = (select(FeedRow).where(and_(*cond)).order_by(FeedRow.next_check_at, FeedRow.id)
-         .limit(limit).with_for_update(skip_locked=True))
+    rows = _lease(session, FeedRow, cond, (FeedRow.next_check_at, FeedRow.id), limit=limit,
+                  owner=owner, now=now, lease=lease)
+    return [_state(r) for r in rows]
+
+
+def _lease(session: Session, model: Any, cond: list[Any], order: tuple[Any, ...], *,
+           limit: int, owner: str, now: datetime, lease: timedelta) -> list[Any]:
+    """Claim up to ``limit`` rows matching ``cond`` for ``owner`` until ``now + lease``.
+
+    ``FOR UPDATE SKIP LOCKED`` on PostgreSQL lets replicas claim disjoint rows at once (SQLite
+    ignores it: its single writer already serialises claims).
+    """
+    q = (select(model).where(and_(*cond)).order_by(*order).limit(limit)
+         .with_for_update(skip_locked=True))
     rows = list(session.scalars(q))
     for row in rows:
         row.lease_owner, row.lease_until = owner, now + lease
     session.flush()
-    return [_state(r) for r in rows]
+    return rows
 
 
 def release_feed(session: Session, feed_id: int, owner: str) -> None:
@@ -415,13 +427,8 @@ def claim_alerts(session: Session, *, owner: str, now: datetime, lease: timedelt
         cond.append(AlertRow.channel.in_(list(channels)))
     if ids:
         cond.append(AlertRow.id.in_(list(ids)))
-    q = (select(AlertRow).where(and_(*cond)).order_by(AlertRow.next_attempt_at, AlertRow.id)
-         .limit(limit).with_for_update(skip_locked=True))
-    rows = list(session.scalars(q))
-    for r in rows:
-        r.lease_owner, r.lease_until = owner, now + lease
-    session.flush()
-    return rows
+    return _lease(session, AlertRow, cond, (AlertRow.next_attempt_at, AlertRow.id),
+                  limit=limit, owner=owner, now=now, lease=lease)
 
 
 def record_delivery(session: Session, alert_id: int, *, owner: str, now: datetime,

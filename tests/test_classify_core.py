@@ -200,3 +200,50 @@ def test_gate_skips_items_without_both_sides() -> None:
     clf = classifier()
     c = clf.classify(ItemText("x", "Washington weather", "Rain in Washington on Monday."))
     assert c == Classification("x", False, 0.0, versions=dict(clf.versions))
+
+
+def _alias_words() -> list[str]:
+    wl = load_watchlists([WATCHLIST])[0]
+    words = {w.strip("=*") for a in wl.actors for al in a.aliases for w in al.split()}
+    return sorted(w for w in words if w)
+
+
+_GATE_PIECES = st.one_of(
+    st.sampled_from(_alias_words()),
+    st.sampled_from(["s", "es", "ed", "ing", "ly", "y", "ies", "ity", "ation", "'s", "ь", "э",
+                     "ў", "у", "ы", "а", "ам", "ах", "ого", "ё", "É", "ß", "\u00ad", "&#1084;",
+                     "U.S.", "US", "<i>", "-", " ", " ", ", ", ". ", "\n\n", "’"]),
+    st.text(max_size=3))
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(title=st.lists(_GATE_PIECES, max_size=12).map("".join),
+       summary=st.lists(_GATE_PIECES, max_size=30).map("".join),
+       language=st.sampled_from([None, "en", "ru", "be"]))
+def test_gate_precheck_never_rejects_what_the_exact_gate_passes(
+        title: str, summary: str, language: str | None) -> None:
+    """``may_pass`` (before tokenising) must be a sound over-approximation of ``passes``."""
+    from monitor.classify.document import clean_item, item_text, prepare
+    from monitor.classify.normalise import lower
+
+    gate = classifier()._gate
+    item = ItemText("x", title, summary, language=language)
+    cleaned = clean_item(item)
+    low = lower(item_text(cleaned[0], cleaned[1]))
+    prep = prepare(item, cleaned, low)
+    if gate.passes(prep.tokens, prep.stems, [0]):
+        assert gate.may_pass(low, cleaned[2], [0])
+
+
+@settings(max_examples=2000, deadline=None)
+@given(word=st.text(alphabet="abcdeilnorstuy'", min_size=1, max_size=14))
+def test_english_stem_literals_begin_the_word(word: str) -> None:
+    """Snowball English only rewrites a word's end in the ways ``gate`` allows for."""
+    from monitor.classify.gate import stem_literals
+    from monitor.classify.normalise import stem
+
+    if word[0] == "'":
+        return
+    s = stem(word, "en")
+    if s:
+        assert any(word.startswith(lit) for lit in stem_literals(s)), (word, s)

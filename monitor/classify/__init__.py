@@ -1,6 +1,7 @@
 """The classifier: watchlists in, ``Classification`` per item out.
 
-    normalise -> document (sentences, clauses, tokens, stems)
+    normalise -> gate (can the item matter at all? most of a stream stops here)
+              -> document (sentences, clauses, tokens, stems)
               -> matcher (one Aho-Corasick pass for every watchlist)
               -> rules (actors, relevance, milestone rules) + guards
 
@@ -11,8 +12,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from monitor.classify.document import build_document, prepare
+from monitor.classify.document import build_document, clean_item, item_text, prepare
+from monitor.classify.gate import Gate
 from monitor.classify.matcher import Matcher, Ref
+from monitor.classify.normalise import lower
 from monitor.classify.rules import Scan, collect, find_milestones, relevance
 from monitor.classify.watchlist import Watchlist, load_watchlist, load_watchlists
 from monitor.model import Classification, ItemText, MilestoneHit
@@ -27,6 +30,7 @@ class Classifier:
         self.watchlist_objects: tuple[Watchlist, ...] = tuple(watchlists)
         self.watchlists: tuple[str, ...] = tuple(w.name for w in watchlists)
         self.versions = {w.name: w.version for w in watchlists}
+        self._all = list(range(len(watchlists)))
         entries: list[tuple[str, Ref]] = []
         for wi, wl in enumerate(watchlists):
             for ai, actor in enumerate(wl.actors):
@@ -38,36 +42,28 @@ class Classifier:
             for group, words in wl.guards.items():
                 entries.extend((w, ("guard", wi, group)) for w in words)
         self.matcher = Matcher(entries)
-        # The gate: an item can only matter to a watchlist if an actor of every "gate side"
-        # is named in it. A gate side is a relevance side that every milestone rule also
-        # requires (relevance takes the weakest side, so a missing side scores 0 and no
-        # rule can fire). Items failing every gate skip splitting and rules altogether --
-        # most of a news stream.
-        self._gates: list[tuple[str, ...]] = []
-        gate_entries: list[tuple[str, Ref]] = []
-        for wi, wl in enumerate(watchlists):
-            sides = tuple(s for s in wl.relevance.sides if wl.relevance.min_side_weight > 0
-                          and all(s in r.sides for mt in wl.milestones.values()
-                                  for r in mt.rules))
-            self._gates.append(sides)
-            for actor in wl.actors:
-                for part in (actor.side or "").split("+"):
-                    if part in sides:
-                        gate_entries.extend((alias, (wi, part)) for alias in actor.aliases)
-        self._gate = Matcher(gate_entries)
+        # Items failing every gate skip splitting and rules altogether -- most of a stream.
+        self._gate = Gate(watchlists)
 
     def classify(self, item: ItemText, now: datetime | None = None,
                  watchlist: str | None = None) -> Classification:
         """Relevance, actors and milestones of one item (optionally one watchlist only)."""
-        prep = prepare(item)
-        found = self._gate.refs(prep.tokens, prep.stems)
-        if not any(all((wi, s) in found for s in sides)
-                   for wi, sides in enumerate(self._gates)
-                   if watchlist is None or self.watchlists[wi] == watchlist):
+        if watchlist is None:
+            wanted = self._all
+        else:
+            wanted = [wi for wi, name in enumerate(self.watchlists) if name == watchlist]
+        cleaned = clean_item(item)
+        low = lower(item_text(cleaned[0], cleaned[1]))
+        prep = None
+        if self._gate.may_pass(low, cleaned[2], wanted):
+            prep = prepare(item, cleaned, low)
+            if not self._gate.passes(prep.tokens, prep.stems, wanted):
+                prep = None
+        if prep is None:
             return Classification(
-                id=item.id, relevant=False, score=0.0, versions={
-                    k: v for k, v in self.versions.items()
-                    if watchlist is None or k == watchlist})
+                id=item.id, relevant=False, score=0.0, versions=dict(self.versions)
+                if watchlist is None else {
+                    k: v for k, v in self.versions.items() if k == watchlist})
         doc = build_document(item, now, prep)
         matches = self.matcher.scan(doc.tokens, doc.stems)
         n = len(self.watchlist_objects)
@@ -77,17 +73,17 @@ class Classifier:
         guard_spans: list[dict[str, dict[int, list[tuple[int, int]]]]] = [{} for _ in range(n)]
         off = [0] * n
         sent_of = doc.sent_of
-        for m in matches:
-            for ref in m.refs:
+        for start, end, refs in matches:
+            for ref in refs:
                 kind, wi = ref[0], ref[1]
                 if kind == "actor":
-                    actor_hits[wi].append((ref[2], m.start, m.end))
+                    actor_hits[wi].append((ref[2], start, end))
                 elif kind == "term" or kind == "guard":
                     target = terms[wi] if kind == "term" else guard_spans[wi]
-                    target.setdefault(ref[2], {}).setdefault(sent_of[m.start], []).append(
-                        (m.start, m.end))
+                    target.setdefault(ref[2], {}).setdefault(sent_of[start], []).append(
+                        (start, end))
                 elif kind == "exclude":
-                    excluded[wi].append((m.start, m.end))
+                    excluded[wi].append((start, end))
                 else:
                     off[wi] += 1
         relevant_to: list[str] = []

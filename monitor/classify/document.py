@@ -15,9 +15,11 @@ from monitor.classify.normalise import (
     clean,
     detect_language,
     fold_tokens,
+    lower,
     split_sentences,
     stem,
     tokenise,
+    tokenise_lower,
 )
 from monitor.model import ItemText
 
@@ -78,16 +80,33 @@ class Prepared:
     stems: list[str]
 
 
-def prepare(item: ItemText) -> Prepared:
-    """Clean an item's title, summary and content, detect its language, tokenise it."""
+def clean_item(item: ItemText) -> tuple[str, str, str]:
+    """An item's cleaned title and body (title+summary+content) and its language."""
     title = clean((item.title or "")[:2000])
-    body_parts = [clean(item.summary or ""), clean(item.content or "")]
-    body = "\n\n".join(p for p in body_parts if p)[:MAX_CHARS]
+    summary, content = item.summary, item.content
+    if content:
+        body = "\n\n".join(p for p in (clean(summary or ""), clean(content)) if p)[:MAX_CHARS]
+    else:
+        body = clean(summary or "")[:MAX_CHARS]
     lang = detect_language(title + " " + body[:500], item.language)
     if lang == "en" and not title.isascii() and detect_language(title + body[:500]) == "be":
         lang = "be"
-    tokens = tokenise(title + "\n" + body) if body else tokenise(title)
-    tokens = fold_tokens(tokens, lang)
+    return title, body, lang
+
+
+def item_text(title: str, body: str) -> str:
+    """The one string the item's tokens are read from."""
+    return title + "\n" + body if body else title
+
+
+def prepare(item: ItemText, cleaned: tuple[str, str, str] | None = None,
+            low: str | None = None) -> Prepared:
+    """Clean an item's title, summary and content, detect its language, tokenise it
+    (``cleaned`` and ``low``: ``clean_item`` and ``lower(item_text(...))``, if known)."""
+    title, body, lang = cleaned or clean_item(item)
+    if low is None:
+        low = lower(item_text(title, body))
+    tokens = fold_tokens(tokenise_lower(low), lang)
     return Prepared(title, body, lang, tokens, _stems(tokens, lang))
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterable
-from dataclasses import dataclass
 from itertools import accumulate, count, product
 from operator import add
 from typing import Any
@@ -36,11 +35,9 @@ HALF_SEP = "\x02"
 Ref = tuple[Any, ...]   # ("actor", wl, actor_index) | ("term", wl, group) | ...
 
 
-@dataclass(frozen=True)
-class Match:
-    start: int                       # first token index
-    end: int                         # last token index (inclusive)
-    refs: tuple[Ref, ...]
+# (first token index, last token index (inclusive), refs); a plain tuple because an
+# on-topic item has hundreds of matches and a dataclass instance costs ~1 us to build.
+Match = tuple[int, int, tuple[Ref, ...]]
 
 
 def _word_variants(word: str) -> tuple[list[list[str]], str]:
@@ -138,5 +135,5 @@ class Matcher:
                     continue
             else:
                 i = bisect_left(raw_pos, begin)
-            out.append(Match(i, i + n - 1, refs))
+            out.append((i, i + n - 1, refs))
         return out

@@ -87,9 +87,14 @@ def clean(text: str) -> str:
 
 def _fold(text: str) -> str:
     """``text.translate(_fold_table())``, but quicker: ``str.translate`` with a dict looks up
-    every character, while the characters to fold are rare; the regex skips to them."""
+    every character, while the characters to fold are rare; the regex finds them."""
     table, pattern = _fold_regex()
-    return pattern.sub(lambda m: table[m.group()], text)
+    # A few distinct characters (curly quotes, dashes) recur: one ``replace`` each beats a
+    # Python callback per occurrence. No replacement contains a character of the table,
+    # so the order of the replacements does not matter.
+    for ch in set(pattern.findall(text)):
+        text = text.replace(ch, table[ch])
+    return text
 
 
 @lru_cache(maxsize=1)
@@ -115,9 +120,19 @@ def split_sentences(text: str) -> list[str]:
 
 def tokenise(sentence: str) -> list[str]:
     """Lower-cased (casefolded) tokens of one cleaned sentence."""
-    text = sentence.casefold()
+    return tokenise_lower(lower(sentence))
+
+
+def lower(text: str) -> str:
+    """``text`` case-folded, ``ё`` read as ``е``: what ``tokenise_lower`` takes."""
+    text = text.casefold()
+    return text if text.isascii() else text.replace("ё", "е")
+
+
+def tokenise_lower(text: str) -> list[str]:
+    """Tokens of a text already passed through ``lower``."""
     if not text.isascii():
-        return TOKEN_RE.findall(text.replace("ё", "е"))
+        return TOKEN_RE.findall(text)
     # ASCII (most of a news stream): bytes.translate + split is ~2x quicker than the regex.
     # Every piece without an apostrophe is a whole token; a piece with one goes through
     # the regex, which cannot look past the piece's ends (they are not token characters).
@@ -139,13 +154,13 @@ def tokenise(sentence: str) -> list[str]:
 # the same folded variant, so one form per word covers both: the soft sign that only marks
 # assimilative softness before another consonant is dropped, "э" is read as "е", and a
 # word-initial "ў" (after a vowel) as "у".
-_BE_SOFT_RE = re.compile("ь(?=[бвгджзйклмнпрстфхцчшщў])")
+BE_SOFT_RE = re.compile("ь(?=[бвгджзйклмнпрстфхцчшщў])")
 
 
 def fold_be(token: str) -> str:
     """One spelling for the two Belarusian orthographies (see above)."""
     if "ь" in token:
-        token = _BE_SOFT_RE.sub("", token)
+        token = BE_SOFT_RE.sub("", token)
     if "э" in token:
         token = token.replace("э", "е")
     if token.startswith("ў"):

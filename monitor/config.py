@@ -32,7 +32,7 @@ DEFAULT_CONFIG = Path("config/monitor.yaml")
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
-_LOCATED = re.compile(r"^([\w.\[\]]+): (.*)$", re.S)
+_LOCATED = re.compile(r"^([\w.\[\]]+): (.*)$", re.DOTALL)
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 

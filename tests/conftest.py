@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures_alerts import *  # noqa: F403 - the SMTP and webhook receivers
+from tests.fixtures_alerts import *
 from tests.servers import FeedServer
 
 REPO = Path(__file__).resolve().parents[1]

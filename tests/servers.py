@@ -104,7 +104,7 @@ class FeedServer:
                 if self.command != "HEAD" and reply.status not in (204, 304):
                     self.wfile.write(reply.body)
 
-            do_GET = do_POST = do_HEAD = _handle  # noqa: N815
+            do_GET = do_POST = do_HEAD = _handle
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
         self._httpd.daemon_threads = True

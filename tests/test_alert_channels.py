@@ -19,7 +19,7 @@ from monitor.alerts.email import send_email
 from monitor.alerts.webhook import USER_AGENT, parse_retry_after, post_webhook
 from monitor.errors import DeliveryError
 from monitor.model import MilestoneAlert, SourceRef
-from tests.fixtures_alerts import *  # noqa: F403 - pytest fixtures
+from tests.fixtures_alerts import *
 from tests.fixtures_alerts import SMTP_PASSWORD, SmtpServer, WebhookReceiver
 
 T = TypeVar("T")

@@ -37,8 +37,8 @@ def make_engine(url: str, *, pool_size: int = 5, echo: bool = False,
     kwargs: dict[str, Any] = {"echo": echo, "future": True}
     if u.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_MS / 1000}
-        if u.database and u.database != ":memory:":
-            Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+        if u.database and u.database != ":memory:" and not u.database.startswith("file:"):
+            Path(u.database).parent.mkdir(parents=True, exist_ok=True)  # (file: is a URI)
     else:
         if u.drivername == "postgresql":
             u = u.set(drivername="postgresql+psycopg")

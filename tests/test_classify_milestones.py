@@ -275,8 +275,8 @@ def test_relations_downgraded_by_recall_or_level(title: str, language: str) -> N
 @pytest.mark.parametrize("title,language", [
     ("Belarus could recall its ambassador from Washington, an aide said.", "en"),
     ("Минск не намерен понижать уровень отношений с США.", "ru"),
-    ("Relations between Belarus and the United States are handled at charge d'affaires "
-     "level.", "en"),
+    (("Relations between Belarus and the United States are handled at charge d'affaires "
+      "level."), "en"),
 ])
 def test_relations_downgraded_not_for_hedges_or_states(title: str, language: str) -> None:
     assert "relations_downgraded" not in types_of(title, "", language)
@@ -368,3 +368,89 @@ def test_multi_milestone_item_keeps_later_sentences() -> None:
         "The release followed talks in Minsk between Lukashenko and U.S. envoy John Coale. "
         "The Treasury said it was lifting sanctions on Belavia.")
     assert {"prisoners_released", "high_level_contact", "sanctions_lifted"} <= got
+
+
+def _classify(title: str, summary: str = "", language: str | None = None,
+              published: datetime = PUBLISHED) -> tuple[bool, set[str]]:
+    c = classifier().classify(ItemText("t", title, summary, published=published,
+                                       language=language))
+    return c.relevant, {m.type for m in c.milestones}
+
+
+# "sanctions" as a verb with a US subject; designations by Treasury/OFAC
+@pytest.mark.parametrize("title,language", [
+    ("Washington sanctions Lukashenko's son over the crackdown", "en"),
+    ("The U.S. Treasury on Tuesday sanctions the Belarusian state airline", "en"),
+    ("The State Department is sanctioning 16 Belarusian officials", "en"),
+    ("OFAC designates Belarusian potash giant", "en"),
+    ("Минфин США внес Белавиа в санкционный список", "ru"),
+    ("ЗША ўвялі санкцыі супраць беларускай авіякампаніі", "be"),
+])
+def test_sanctions_as_a_verb(title: str, language: str) -> None:
+    relevant, got = _classify(title, language=language)
+    assert relevant
+    assert "sanctions_imposed" in got
+
+
+@pytest.mark.parametrize("title", [
+    "U.S. sanctions on Belarusian potash remain in place",      # the noun
+    "The EU sanctions Belarusian officials as the U.S. watches",  # not a US subject
+    "The U.S. could sanction Belarusian state media",            # hedged
+    "Washington does not sanction Belarusian potash, Treasury says",  # negated
+])
+def test_sanctions_noun_foreign_subject_hedge_or_negation(title: str) -> None:
+    assert "sanctions_imposed" not in _classify(title)[1]
+
+
+# nominating an ambassador to Belarus is a US procedure
+@pytest.mark.parametrize("title,language", [
+    (("The White House announced the President's intent to nominate Jane Doe as "
+      "ambassador to Belarus"), "en"),
+    ("Jane Doe, the nominee for ambassador to Belarus, said she was honoured", "en"),
+    ("Президент намерен выдвинуть Джейн Доу на пост посла в Беларуси", "ru"),
+])
+def test_nomination_to_belarus_is_us_side(title: str, language: str) -> None:
+    relevant, got = _classify(title, language=language)
+    assert relevant
+    assert "ambassador_named" in got
+
+
+@pytest.mark.parametrize("title", [
+    "The President does not intend to nominate an ambassador to Belarus",
+    "The President is expected to nominate an ambassador to Belarus",
+    "Lukashenko intends to nominate Ivan Petrov as ambassador to China",
+    "Senate panel hears Belarus ambassador nominee",
+])
+def test_nomination_negated_hedged_or_foreign(title: str) -> None:
+    assert "ambassador_named" not in _classify(title)[1]
+
+
+# a short headline: "U.S." + Belarusian adjective + noun, with a trigger
+@pytest.mark.parametrize("title", [
+    "U.S. sanctions Belarusian potash giant",
+    "Treasury designates Belarusian state airline over crackdown",
+    "U.S. sanctions the Belarusian state media",
+])
+def test_short_headline_adjective_relevant(title: str) -> None:
+    relevant, got = _classify(title)
+    assert relevant and "sanctions_imposed" in got
+
+
+# a year that dates something else does not make the report historical
+@pytest.mark.parametrize("title,language", [
+    ("U.S. sanctions Belaruskali on the anniversary of the 2020 election", "en"),
+    ("Washington imposed new sanctions on Belarusian officials after the 2020 vote", "en"),
+    ("США ввели новые санкции против Беларуси в годовщину выборов 2020 года", "ru"),
+])
+def test_year_of_another_event_is_not_historical(title: str, language: str) -> None:
+    assert "sanctions_imposed" in _classify(title, language=language)[1]
+
+
+@pytest.mark.parametrize("title,mtype", [
+    ("In 2020, the U.S. sanctioned Belarusian officials", "sanctions_imposed"),
+    ("Back in 2008, Belarus expelled the U.S. ambassador", "ambassador_expelled"),
+    ("The 2008 expulsion of the U.S. ambassador from Belarus", "ambassador_expelled"),
+    ("В 2008 году Беларусь выслала посла США", "ambassador_expelled"),
+])
+def test_year_of_the_event_itself_is_historical(title: str, mtype: str) -> None:
+    assert mtype not in _classify(title)[1]

@@ -138,6 +138,39 @@ def future(doc: Document, spans: Spans, sent: int) -> bool:
     return bool(_hits(spans, "future", sent))
 
 
+# a year after these words dates a noun, not the clause ("on the anniversary of the 2020
+# election", "after the 2020 vote", "выборов 2020 года")
+_YEAR_ATTRIB = frozenset({"the", "of", "its", "their", "his", "her", "this", "that", "a",
+                          "an", "s"})
+_YEAR_EVENT_NOUN = ("election", "vote", "ballot", "poll", "protest", "uprising", "crackdown",
+                    "выбор", "выбар", "голосован", "галасаван", "протест", "пратэст",
+                    "годовщин", "гадавін", "anniversar")
+
+
+def _dates_other(toks: list[str], lo: int, j: int, start: int) -> bool:
+    """The year at ``j`` dates some other noun phrase, not the trigger's event: it follows
+    a determiner ("the 2020 election", "anniversary of 2020 election") or an event noun
+    ("после выборов 2020 года"), and the trigger is not the noun it dates ("the 2008
+    expulsion")."""
+    if j < start <= j + 2:
+        return False            # "the 2008 expulsion": the year is the trigger's own
+    prev = toks[j - 1] if j > lo else ""
+    return prev in _YEAR_ATTRIB or prev.startswith(_YEAR_EVENT_NOUN)
+
+
+LEAD_CLAUSE_MAX = 4
+
+
+def _leading_date_clause(doc: Document, lo: int, hi: int, clause: int) -> int | None:
+    """The clause just before ``clause`` when it is a short fronted date ("In 2008, Belarus
+    expelled ...", "В 2008 году, ..."): its date is the next clause's."""
+    prev = clause - 1
+    idx = [j for j in range(lo, hi) if doc.clause_of[j] == prev]
+    if not idx or len(idx) > LEAD_CLAUSE_MAX:
+        return None
+    return prev if any(doc.tokens[j].isdigit() for j in idx) else None
+
+
 def historical(doc: Document, spans: Spans, start: int, end: int, use_after: bool = True
                ) -> bool:
     """The trigger's clause places the event well before the item's date."""
@@ -158,13 +191,14 @@ def historical(doc: Document, spans: Spans, start: int, end: int, use_after: boo
         return False
     lo, hi = doc.sent_span[sent]
     toks = doc.tokens
+    lead = _leading_date_clause(doc, lo, hi, clause)
     for j in range(lo, hi):
-        if doc.clause_of[j] != clause:
+        if doc.clause_of[j] != clause and doc.clause_of[j] != lead:
             continue
         t = toks[j]
         dated = False
         if len(t) == 4 and t.isdigit() and t[:2] in ("19", "20"):
-            dated = int(t) < ref.year
+            dated = int(t) < ref.year and not _dates_other(toks, lo, j, start)
         else:
             m = month_of(toks, j)
             if m is not None and abs(j - start) <= 8:

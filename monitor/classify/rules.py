@@ -166,9 +166,51 @@ def _rule_foreign(rule: Rule, scan: Scan, start: int, end: int, sent: int) -> bo
     return False
 
 
+SUBJECT_WITHIN = 6
+OBJECT_GAP = 3
+# words that may stand between a verb and its object ("sanctions the Belarusian airline",
+# "sanctions 16 Belarusian officials"); a preposition there makes the trigger a noun
+# ("U.S. sanctions on Belarusian potash")
+_OBJECT_GAP_OK = frozenset({"the", "a", "an", "its", "two", "three", "four", "five", "six",
+                            "seven", "eight", "nine", "ten", "several", "dozens", "of"})
+
+
+def _subject_ok(doc: Document, scan: Scan, side: str, start: int) -> bool:
+    """The nearest sided actor before the trigger, in its clause and within a few tokens,
+    is a government actor of ``side`` ("U.S. sanctions ...", "Treasury on Tuesday
+    sanctions ..."; not "the EU sanctions ...")."""
+    clause = doc.clause_of[start]
+    best: Mention | None = None
+    for m in scan.mentions:
+        if (m.side is None or m.end >= start or start - m.end > SUBJECT_WITHIN
+                or doc.clause_of[m.start] != clause):
+            continue
+        if best is None or m.end > best.end:
+            best = m
+    return best is not None and side in best.sides and best.actor.government
+
+
+def _object_ok(doc: Document, scan: Scan, side: str, end: int) -> bool:
+    """An actor of ``side`` follows the trigger, with at most a determiner or a number
+    between ("sanctions Belavia", "sanctions the Belarusian state airline")."""
+    clause = doc.clause_of[end]
+    toks = doc.tokens
+    for m in scan.mentions:
+        if (end < m.start <= end + 1 + OBJECT_GAP and side in m.sides
+                and doc.clause_of[m.start] == clause
+                and all(toks[k] in _OBJECT_GAP_OK or toks[k].isdigit()
+                        for k in range(end + 1, m.start))):
+            return True
+    return False
+
+
 def _trigger_ok(rule: Rule, doc: Document, scan: Scan, start: int, end: int) -> bool:
     sent = doc.sent_of[start]
     allow = rule.allow
+    if rule.subject is not None and not _subject_ok(doc, scan, rule.subject, start):
+        return False
+    if rule.object is not None and not _object_ok(doc, scan, rule.object, end):
+        return False
     if rule.foreign_check and _rule_foreign(rule, scan, start, end, sent):
         return False
     if "negation" not in allow and guards.negated(doc, scan.guards, start, end):

@@ -77,6 +77,8 @@ class Rule(_Model):
     senior: list[str] = []                 # sides whose actor must be a senior official
     one_senior_in_sentence: bool = False   # at least one senior actor inside the sentence
     foreign_check: bool = False            # trigger next to a third country voids it
+    subject: str | None = None             # side whose actor must just precede the trigger
+    object: str | None = None              # side whose actor must just follow the trigger
     allow: list[str] = []                  # guard groups not applied to this rule
     status: str | None = None
     confidence: float = Field(default=0.8, gt=0, le=1)
@@ -155,7 +157,8 @@ class Watchlist(_Model):
                     for g in groups:
                         if g not in self.terms:
                             raise _RefError(f"{where}.{key}", f"unknown term group {g!r}")
-                for s in list(r.sides) + r.senior:
+                for s in list(r.sides) + r.senior + [
+                        x for x in (r.subject, r.object) if x is not None]:
                     if s not in self.sides:
                         raise _RefError(f"{where}.sides", f"unknown side {s!r}")
                 for g in r.allow:

@@ -59,13 +59,17 @@ class Api:
         self.engine = engine
         self.config = config
 
-    async def milestones(self, request: Request) -> Response:
+    async def _list(self, request: Request, query: Any) -> Response:
+        """One paginated listing: filters from the query string (400 if bad), then a page."""
         try:
             f = parse_filters(request.query_params)
         except FilterError as exc:
             return _error(400, str(exc))
-        rows, total = await run_in_threadpool(queries.list_milestones, self.engine, f)
+        rows, total = await run_in_threadpool(query, self.engine, f)
         return _paged(request, f, rows, total)
+
+    async def milestones(self, request: Request) -> Response:
+        return await self._list(request, queries.list_milestones)
 
     async def milestone(self, request: Request) -> Response:
         m = await run_in_threadpool(queries.get_milestone, self.engine,
@@ -75,24 +79,14 @@ class Api:
         return JSONResponse(jsonable(m))
 
     async def items(self, request: Request) -> Response:
-        try:
-            f = parse_filters(request.query_params)
-        except FilterError as exc:
-            return _error(400, str(exc))
-        rows, total = await run_in_threadpool(queries.list_items, self.engine, f)
-        return _paged(request, f, rows, total)
+        return await self._list(request, queries.list_items)
 
     async def feeds(self, request: Request) -> Response:
         rows = await run_in_threadpool(queries.list_feeds, self.engine)
         return JSONResponse({"items": jsonable(rows), "total": len(rows)})
 
     async def alerts(self, request: Request) -> Response:
-        try:
-            f = parse_filters(request.query_params)
-        except FilterError as exc:
-            return _error(400, str(exc))
-        rows, total = await run_in_threadpool(queries.list_alerts, self.engine, f)
-        return _paged(request, f, rows, total)
+        return await self._list(request, queries.list_alerts)
 
     async def openapi(self, request: Request) -> Response:
         return JSONResponse(openapi_document())

@@ -107,6 +107,7 @@ class ScheduleConfig(_Model):
     force_unconditional_every: Duration = 21600.0
     batch_size: int = 50                  # feeds claimed per tick
     keep_fetch_attempts: Duration = 30 * 86400.0  # poll history kept for `monitor feeds`; 0: all
+    parse_workers: Annotated[int, Field(ge=0)] | Literal["auto"] = "auto"  # processes parsing+classifying; 0: in-process
 
 
 class AlertingConfig(_Model):

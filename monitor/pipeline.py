@@ -29,7 +29,6 @@ from monitor.alerts.outbox import (
 )
 from monitor.classify import Classifier
 from monitor.config import Config
-from monitor.errors import ParseError
 from monitor.fetch import Fetcher, FetchSettings
 from monitor.log import get_logger
 from monitor.metrics import Metrics
@@ -41,7 +40,6 @@ from monitor.model import (
     ParsedFeed,
     ParsedItem,
 )
-from monitor.parse import parse_feed
 from monitor.policy import (
     PollDecision,
     PollPolicy,
@@ -52,6 +50,7 @@ from monitor.policy import (
 from monitor.store import queries
 from monitor.store.db import sessions
 from monitor.store.tables import AlertRow, FeedRow, ItemRow, MilestoneRow
+from monitor.workers import Job, Workers, worker_count
 
 log = get_logger("monitor.pipeline")
 
@@ -98,6 +97,7 @@ class _Polled:
     error: str | None = None
     body_hash: str | None = None
     parsed: ParsedFeed | None = None
+    classes: dict[str, Classification] = field(default_factory=dict)
     crash: Exception | None = None
 
 
@@ -123,7 +123,7 @@ class Pipeline:
     def __init__(self, config: Config, engine: Engine, classifier: Classifier, *,
                  fetcher: Fetcher | None = None, owner: str | None = None,
                  clock: Callable[[], datetime] = utcnow, rng: random.Random | None = None,
-                 metrics: Metrics | None = None,
+                 metrics: Metrics | None = None, workers: Workers | None = None,
                  echo: Callable[[str], None] | None = None) -> None:
         self.config = config
         self.engine = engine
@@ -139,10 +139,15 @@ class Pipeline:
                                    rng=self.rng, echo=echo,
                                    on_outcome=lambda ch, o: self.metrics.alerts.labels(ch, o).inc())
         self._feed_watchlists = {f.name: tuple(f.watchlists) for f in config.feeds}
+        self.workers = workers or Workers(classifier,
+                                          worker_count(config.schedule.parse_workers))
+        # Per feed, the identities of its last parse: their classification is not needed again.
+        self._known: dict[int, frozenset[str]] = {}
 
     async def aclose(self) -> None:
         await self.fetcher.aclose()
         await self.deliverer.aclose()
+        await self.workers.aclose()
 
     # -- polling ---------------------------------------------------------------------------
 
@@ -212,17 +217,24 @@ class Pipeline:
         return list(await asyncio.gather(*(one(f) for f in feeds)))
 
     async def _parse(self, polled: _Polled) -> None:
+        """Parse (and classify what is new) in a worker; see monitor.workers."""
         result, feed = polled.result, polled.feed
         assert result.body is not None
+        job = Job(body=result.body, url=result.final_url, headers=dict(result.headers),
+                  default_language=feed.language, now=polled.started,
+                  known=self._known.get(feed.id, frozenset()))
         try:
-            polled.parsed = await asyncio.to_thread(
-                parse_feed, result.body, url=result.final_url, headers=result.headers,
-                default_language=feed.language, now=polled.started)
-            polled.outcome = "new"
-        except ParseError as exc:
-            polled.error = str(exc)
+            done = await self.workers.digest(job)
         except Exception as exc:  # noqa: BLE001 - the per-feed boundary: log, go on
             polled.crash = exc
+            return
+        if done.feed is not None:
+            polled.parsed, polled.classes, polled.outcome = done.feed, done.classes, "new"
+            self._known[feed.id] = frozenset(it.identity for it in done.feed.items)
+        elif done.error is not None:
+            polled.error = done.error
+        else:
+            polled.crash = ParseCrash(done.crash or "parser failed")
 
     async def _fetch(self, feed: queries.FeedState, now: datetime) -> tuple[FetchResult, bool]:
         conditional = not should_fetch_unconditionally(feed.last_unconditional_at, now,
@@ -276,7 +288,7 @@ class Pipeline:
         now = self.clock()
         summary = CycleSummary(feeds=len(polled), local_outage=outage)
         after: list[Callable[[], None]] = []
-        classify = self._classify_parsed(now)
+        classify = self._classify_parsed(now, polled)
         with self.sessions.begin() as s:
             rows = queries.feeds_by_id(s, [p.feed.id for p in polled])
             stored = queries.store_items(
@@ -293,8 +305,16 @@ class Pipeline:
             fn()
         return summary
 
-    def _classify_parsed(self, now: datetime) -> Callable[[ParsedItem], Classification]:
+    def _classify_parsed(self, now: datetime, polled: Sequence[_Polled] = ()
+                         ) -> Callable[[ParsedItem], Classification]:
+        """Classification of a new item: the worker's, else done here (a worker's miss)."""
+        done = {id(it): p.classes[it.identity] for p in polled if p.parsed is not None
+                for it in p.parsed.items if it.identity in p.classes}
+
         def classify(it: ParsedItem) -> Classification:
+            found = done.get(id(it))
+            if found is not None:
+                return found
             return self.classifier.classify(
                 ItemText(id="", title=it.title or "", summary=it.summary or "",
                          content=it.content or "", published=it.published,
@@ -304,6 +324,13 @@ class Pipeline:
     def _detect(self, s: Session, stored: Sequence[queries.StoredItem], now: datetime,
                 summary: CycleSummary, after: list[Callable[[], None]]) -> None:
         counts = {"true": 0, "false": 0}
+        hits = [item.id for item in stored
+                if item.classification is not None and item.classification.milestones]
+        rows = {}
+        for chunk in range(0, len(hits), 500):      # one query loads every item with a hit
+            rows.update((r.id, r) for r in s.scalars(
+                select(ItemRow).where(ItemRow.id.in_(hits[chunk:chunk + 500]))))
+        cache = queries.MilestoneCache(s)
         for item in stored:
             c = item.classification
             assert c is not None
@@ -311,9 +338,8 @@ class Pipeline:
             if c.relevant:
                 summary.relevant += 1
             if c.milestones:
-                row = s.get(ItemRow, item.id)
-                assert row is not None
-                new, queued = self.apply_milestones(s, row, c, now, alert=True)
+                new, queued = self.apply_milestones(s, rows[item.id], c, now, alert=True,
+                                                    cache=cache, fresh=True)
                 summary.milestones_new += new
                 summary.alerts_queued += queued
 
@@ -425,8 +451,14 @@ class Pipeline:
                 summary.alerts_queued += queued
 
     def apply_milestones(self, s: Session, row: ItemRow, c: Classification, now: datetime,
-                         *, alert: bool) -> tuple[int, int]:
-        """Create or corroborate milestones for one item's hits; returns (new, alerts queued)."""
+                         *, alert: bool, cache: queries.MilestoneCache | None = None,
+                         fresh: bool = False) -> tuple[int, int]:
+        """Create or corroborate milestones for one item's hits; returns (new, alerts queued).
+
+        ``cache`` serves candidates for a whole transaction; ``fresh`` says the item was
+        inserted in this transaction (so it is no milestone's source yet).
+        """
+        cache = cache or queries.MilestoneCache(s)
         cfg = self.config.alerting
         max_age = timedelta(seconds=cfg.max_item_age) if cfg.max_item_age > 0 else None
         stale = (not alert) or ms_rules.is_stale(row.published, row.first_seen_at, max_age)
@@ -434,8 +466,7 @@ class Pipeline:
         created = queued = 0
         for hit in c.milestones:
             window = timedelta(seconds=cfg.dedupe_windows.get(hit.type, cfg.dedupe_window))
-            queries.lock_milestones(s)
-            cands = queries.milestone_candidates(s, hit.watchlist, hit.type, event_at, window)
+            cands = cache.candidates(hit.watchlist, hit.type, event_at, window)
             decision = ms_rules.decide(
                 hit, event_at=event_at, window=window,
                 candidates=[ms_rules.Candidate(m.id, m.key, m.status, m.event_at) for m in cands],
@@ -453,9 +484,10 @@ class Pipeline:
                     first_seen_at=now, last_seen_at=now, first_item_id=row.id, sources=1,
                     alerted=False, stale=stale)
                 s.add(mrow)
-                s.flush()
-                queries.add_source(s, mrow.id, row.id, hit.status, hit.evidence, hit.confidence,
-                                   now)
+                s.flush()                       # the sources row below refers to it
+                cache.created(mrow, row.story_id or row.id)
+                queries.attach_source(s, mrow.id, row.id, hit.status, hit.evidence,
+                                      hit.confidence, now)
                 created += 1
                 self.metrics.milestones.labels(hit.watchlist, hit.type).inc()
                 log.info("milestone_detected", milestone_id=mrow.id, type=hit.type,
@@ -464,9 +496,12 @@ class Pipeline:
                 found = s.get(MilestoneRow, decision.milestone_id)
                 assert found is not None
                 mrow = found
-                if not queries.add_source(s, mrow.id, row.id, hit.status, hit.evidence,
-                                          hit.confidence, now):
+                if not fresh and queries.is_source(s, mrow.id, row.id):
                     continue
+                if cache.new_story(mrow.id, row.story_id or row.id):
+                    mrow.sources += 1
+                queries.attach_source(s, mrow.id, row.id, hit.status, hit.evidence,
+                                      hit.confidence, now)
                 mrow.last_seen_at = now
                 if decision.status_step:
                     mrow.status = decision.status_step
@@ -474,8 +509,6 @@ class Pipeline:
                             and decision.status_step in cfg.realert_on_status):
                         queued += enqueue_milestone(s, self.config, mrow, now,
                                                     step=decision.status_step)
-            s.flush()
-            mrow.sources = queries.distinct_sources(s, mrow.id)
             if not mrow.alerted and not mrow.stale and not stale \
                     and mrow.sources >= cfg.min_sources:
                 queued += enqueue_milestone(s, self.config, mrow, now)
@@ -560,6 +593,10 @@ class Pipeline:
             self.metrics.feeds_disabled.set(
                 s.scalar(select(func.count(FeedRow.id)).where(FeedRow.enabled.is_(False),
                                                               FeedRow.in_config.is_(True))) or 0)
+
+
+class ParseCrash(Exception):
+    """The parser failed on a body in a way it should not (its traceback is the message)."""
 
 
 def _pid_alive(pid: int) -> bool:

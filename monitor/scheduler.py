@@ -60,6 +60,7 @@ class Daemon:
             server = make_server(app, self.config.http.listen)
             server_task = asyncio.create_task(server.serve())
         changes = await asyncio.to_thread(self.pipeline.sync_feeds)
+        await self.pipeline.workers.start()
         log.info("daemon_started", feeds=len(self.config.feeds), listen=self.config.http.listen,
                  **{k: len(v) for k, v in changes.items()})
         sched = AsyncIOScheduler(timezone=UTC, job_defaults={"coalesce": True,
@@ -72,8 +73,9 @@ class Daemon:
                       id="deliver", next_run_time=now)
         sched.add_job(self.housekeeping, "interval", seconds=60, id="housekeeping",
                       next_run_time=now)
-        sched.start()
-        self.health.ready = True
+        if not self._stop.is_set():         # a stop during start-up: no job is started
+            sched.start()
+            self.health.ready = True
         try:
             await self._stop.wait()
         finally:
@@ -81,7 +83,8 @@ class Daemon:
             # In-flight work finishes and commits first: APScheduler's asyncio executor would
             # cancel a running job at shutdown. Jobs that start now see the stop and return.
             async with self._busy:
-                sched.shutdown(wait=False)
+                if sched.running:
+                    sched.shutdown(wait=False)
             if server is not None and server_task is not None:
                 server.should_exit = True
                 with contextlib.suppress(Exception):
@@ -122,8 +125,10 @@ class Daemon:
                             error="database.url changes need a restart")
             old = self.pipeline
             self.config = config
-            self.pipeline = Pipeline(config, self.engine, classifier, owner=old.owner,
-                                     metrics=old.metrics, echo=old.deliverer.echo)
+            new = Pipeline(config, self.engine, classifier, owner=old.owner,
+                           metrics=old.metrics, echo=old.deliverer.echo)
+            await new.workers.start()       # the new watchlists' workers, before the swap
+            self.pipeline = new
             await old.aclose()
             changes = await asyncio.to_thread(self.pipeline.sync_feeds)
             log.info("config_reloaded", **{k: v for k, v in changes.items()})

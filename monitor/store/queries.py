@@ -385,24 +385,85 @@ def milestone_candidates(session: Session, watchlist: str, type_: str, around: d
     return list(session.scalars(q))
 
 
+def is_source(session: Session, milestone_id: str, item_id: int) -> bool:
+    return session.scalar(select(MilestoneSourceRow.id).where(
+        MilestoneSourceRow.milestone_id == milestone_id,
+        MilestoneSourceRow.item_id == item_id)) is not None
+
+
 def add_source(session: Session, milestone_id: str, item_id: int, status: str, evidence: str,
                confidence: float, now: datetime) -> bool:
     """Attach an item to a milestone; False when it was already attached."""
-    exists = session.scalar(select(MilestoneSourceRow.id).where(
-        MilestoneSourceRow.milestone_id == milestone_id, MilestoneSourceRow.item_id == item_id))
-    if exists:
+    if is_source(session, milestone_id, item_id):
         return False
-    session.add(MilestoneSourceRow(milestone_id=milestone_id, item_id=item_id, status=status,
-                                   evidence=evidence, confidence=confidence, added_at=now))
+    attach_source(session, milestone_id, item_id, status, evidence, confidence, now)
     return True
 
 
-def distinct_sources(session: Session, milestone_id: str) -> int:
-    """Distinct outlets reporting a milestone: syndicated copies (one story) count once."""
-    q = (select(func.count(func.distinct(func.coalesce(ItemRow.story_id, ItemRow.id))))
+def attach_source(session: Session, milestone_id: str, item_id: int, status: str,
+                  evidence: str, confidence: float, now: datetime) -> None:
+    """``add_source`` without the check, for an item known not to be attached yet."""
+    session.add(MilestoneSourceRow(milestone_id=milestone_id, item_id=item_id, status=status,
+                                   evidence=evidence, confidence=confidence, added_at=now))
+
+
+def milestone_stories(session: Session, milestone_id: str) -> set[int]:
+    """The stories reporting a milestone: syndicated copies (one story) count once."""
+    q = (select(func.coalesce(ItemRow.story_id, ItemRow.id)).distinct()
          .select_from(MilestoneSourceRow).join(ItemRow, ItemRow.id == MilestoneSourceRow.item_id)
          .where(MilestoneSourceRow.milestone_id == milestone_id))
-    return int(session.scalar(q) or 0)
+    return set(session.scalars(q))
+
+
+class MilestoneCache:
+    """Milestone candidates for one transaction, read once per (watchlist, type).
+
+    The first use takes the milestone lock (``lock_milestones``; on SQLite the transaction's
+    write lock does it), so until the transaction ends nobody else creates milestones: what
+    was read stays true, and ``created`` keeps it up to date with this transaction's own.
+    Candidates are read for twice the window around the first event, so later items of the
+    same batch (published close together) are answered from memory.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._locked = False
+        self._stories: dict[str, set[int]] = {}
+        self._rows: dict[tuple[str, str], tuple[datetime, datetime, list[MilestoneRow]]] = {}
+
+    def candidates(self, watchlist: str, type_: str, around: datetime,
+                   window: timedelta) -> list[MilestoneRow]:
+        if not self._locked:
+            lock_milestones(self.session)
+            self._locked = True
+        lo, hi = around - window, around + window
+        got = self._rows.get((watchlist, type_))
+        if got is None or lo < got[0] or hi > got[1]:
+            rows = milestone_candidates(self.session, watchlist, type_, around, 2 * window)
+            got = (around - 2 * window, around + 2 * window, rows)
+            self._rows[(watchlist, type_)] = got
+        return [m for m in got[2] if lo <= m.event_at <= hi]
+
+    def created(self, row: MilestoneRow, story: int) -> None:
+        """A milestone this transaction opened, with the story of its first source."""
+        got = self._rows.get((row.watchlist, row.type))
+        if got is not None and got[0] <= row.event_at <= got[1]:
+            got[2].append(row)
+        self._stories[row.id] = {story}
+
+    def new_story(self, milestone_id: str, story: int) -> bool:
+        """Whether a source of ``story`` about to be added is the milestone's first from it.
+
+        The milestone's ``sources`` is its number of distinct stories; this keeps that count
+        without counting every source again for each new one.
+        """
+        stories = self._stories.get(milestone_id)
+        if stories is None:
+            stories = self._stories[milestone_id] = milestone_stories(self.session, milestone_id)
+        if story in stories:
+            return False
+        stories.add(story)
+        return True
 
 
 def enqueue_alert(session: Session, *, channel: str, event: str, dedupe_key: str,

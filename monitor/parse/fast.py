@@ -134,6 +134,8 @@ def _children(element: Any) -> Iterator[tuple[str, Any]]:
 
 def _fix(text: str) -> str:
     """feedparser's post-processing of every text value it stores (mixin.pop)."""
+    if text.isascii():                # neither step changes ASCII
+        return text
     try:
         text = text.encode("iso-8859-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):

@@ -32,7 +32,7 @@ _HTML_PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, no_ne
 
 
 def _collapse(text: str) -> str:
-    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    lines = (line.strip() for line in _SPACES.sub(" ", text).split("\n"))
     return "\n".join(line for line in lines if line)
 
 
@@ -53,20 +53,12 @@ def html_to_text(markup: str) -> str:
         return _collapse(html.unescape(_TAG.sub(" ", markup)))
     for element in list(root.iter(*_DROP_TAGS)):
         element.drop_tree()           # keeps the tail text
-    out: list[str] = []
-    for event, element in lxml.etree.iterwalk(root, events=("start", "end")):
-        tag = element.tag if isinstance(element.tag, str) else ""
-        if event == "start":
-            if tag in _BLOCK_TAGS:
-                out.append("\n")
-            if element.text:
-                out.append(element.text)
-        else:
-            if tag in _BLOCK_TAGS:
-                out.append("\n")
-            if element.tail:
-                out.append(element.tail)
-    return _collapse("".join(out))
+    # Blocks on lines of their own: a line break before each block's text and before its tail,
+    # then lxml's own text serialisation (C) instead of a walk in Python.
+    for element in root.iter(*_BLOCK_TAGS):
+        element.text = "\n" + element.text if element.text else "\n"
+        element.tail = "\n" + element.tail if element.tail else "\n"
+    return _collapse(lxml.etree.tostring(root, method="text", encoding=str, with_tail=False))
 
 
 def field_text(value: str | None, detail: Mapping[str, Any] | None = None, limit: int = MAX_TEXT) -> str:

@@ -189,7 +189,7 @@ async def run(args: argparse.Namespace) -> None:
     urls = Path(args.urls).read_text().split()
     db = Database(args.db)
     classifier = Classifier(load_watchlists([WATCHLIST]))
-    config = bench_config(urls, db.url)
+    config = bench_config(urls, db.url, schedule={"parse_workers": args.workers})
     pipe = Pipeline(config, db.engine, classifier, echo=lambda s: None)
     await asyncio.to_thread(pipe.sync_feeds)
     await pipe.workers.start()
@@ -225,6 +225,8 @@ def main() -> None:
     ap.add_argument("--urls", required=True, help="file with one feed URL a line")
     ap.add_argument("--cycles", type=int, default=20)
     ap.add_argument("--log", help="where the daemon's JSON log goes (default: nowhere)")
+    ap.add_argument("--workers", default="auto", type=lambda v: v if v == "auto" else int(v),
+                    help="schedule.parse_workers (default: auto)")
     asyncio.run(run(ap.parse_args()))
 
 

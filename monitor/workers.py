@@ -184,9 +184,10 @@ class _Worker:
 class Workers:
     """Runs ``digest`` in ``n`` worker processes (``n == 0``: in a thread of this process)."""
 
-    def __init__(self, classifier: Classifier, n: int) -> None:
+    def __init__(self, classifier: Classifier, n: int, *, timeout: float = 120.0) -> None:
         self.classifier = classifier
         self.n = n
+        self.timeout = timeout              # a job's limit in a worker; then the worker dies
         self.respawned = 0
         self._pickled: bytes | None = None
         self._workers: list[_Worker] = []
@@ -242,7 +243,8 @@ class Workers:
     async def _run(self, job: Job) -> Digest:
         workers = await self._ready()
         worker = min(workers, key=lambda w: len(w.pending))
-        fut = worker.send(next(self._ids), job)
+        job_id = next(self._ids)
+        fut = worker.send(job_id, job)
         assert worker.proc.stdin is not None
         try:
             await worker.proc.stdin.drain()
@@ -250,7 +252,19 @@ class Workers:
             worker.alive = False
             if not fut.done():
                 fut.set_exception(WorkerDied(f"worker {worker.proc.pid}: {exc!r}"))
-        return await fut
+        try:
+            return await asyncio.wait_for(asyncio.shield(fut), self.timeout)
+        except TimeoutError:
+            # Hung (a pathological body, a stopped process): it dies, and so do its other
+            # jobs, which are retried like those of any dead worker.
+            log.error("parser_worker_hung", url=job.url, seconds=self.timeout,
+                      pid=worker.proc.pid)
+            worker.alive = False
+            worker.pending.pop(job_id, None)
+            fut.cancel()
+            with contextlib.suppress(ProcessLookupError):
+                worker.proc.kill()
+            raise WorkerDied(f"worker {worker.proc.pid}: no result in {self.timeout:g}s") from None
 
     async def aclose(self) -> None:
         workers, self._workers = self._workers, []

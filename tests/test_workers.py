@@ -136,6 +136,20 @@ def test_a_body_that_kills_its_worker_twice_is_that_feed_s_error(classifier: Cla
     assert got.feed is None and got.crash and "died" in got.crash
 
 
+def test_a_hung_worker_is_killed_and_the_job_retried(classifier: Classifier) -> None:
+    async def go() -> tuple[Digest, Workers]:
+        pool = Workers(classifier, 1, timeout=1.0)
+        try:
+            await pool.start()
+            os.kill(pool._workers[0].proc.pid, signal.SIGSTOP)   # hangs, never answers
+            return await pool.digest(_job(RELEVANT)), pool
+        finally:
+            await pool.aclose()
+    got, pool = _run(go())
+    assert pool.respawned == 1
+    assert got.feed is not None and len(got.feed.items) == 2
+
+
 def test_workers_ignore_sigterm_and_leave_when_their_input_closes(classifier: Classifier) -> None:
     async def go() -> tuple[Digest, int | None]:
         pool = Workers(classifier, 1)

@@ -7,6 +7,7 @@ import json
 import math
 import re
 import time
+from itertools import islice
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -129,7 +130,8 @@ _WORDS = re.compile(r"\w+", re.UNICODE)
 
 def fingerprint(title: str, summary: str) -> str:
     """sha1 of the lower-cased words of the title and of the first 30 words of the summary."""
-    words = _WORDS.findall(title.lower()) + _WORDS.findall(summary[:2000].lower())[:30]
+    words = _WORDS.findall(title.lower()) + [
+        m.group() for m in islice(_WORDS.finditer(summary[:2000].lower()), 30)]
     return hashlib.sha1(" ".join(words).encode("utf-8")).hexdigest()
 
 

@@ -110,6 +110,13 @@ def worker_count(setting: int | Literal["auto"]) -> int:
 # -- the parent's side ------------------------------------------------------------------------
 
 
+def _kill(proc: asyncio.subprocess.Process) -> None:
+    """SIGKILL without reaping: asyncio's own ``kill()`` polls first and may reap the child
+    under its child watcher, which then loses the exit status (and logs "Unknown child")."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(proc.pid, signal.SIGKILL)
+
+
 class WorkerDied(Exception):
     """The worker process exited (or broke the protocol) with this job in hand."""
 
@@ -145,8 +152,7 @@ class _Worker:
             raise
         except Exception as exc:  # noqa: BLE001 - EOF, a broken frame: the worker is gone
             self._fail(f"worker {self.proc.pid} died: {exc!r}")
-            with contextlib.suppress(ProcessLookupError):
-                self.proc.kill()
+            _kill(self.proc)
 
     def _fail(self, why: str) -> None:
         self.alive = False
@@ -173,8 +179,7 @@ class _Worker:
         try:
             await asyncio.wait_for(self.proc.wait(), timeout=10)
         except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                self.proc.kill()
+            _kill(self.proc)
             await self.proc.wait()
         self.reader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -262,8 +267,7 @@ class Workers:
             worker.alive = False
             worker.pending.pop(job_id, None)
             fut.cancel()
-            with contextlib.suppress(ProcessLookupError):
-                worker.proc.kill()
+            _kill(worker.proc)
             raise WorkerDied(f"worker {worker.proc.pid}: no result in {self.timeout:g}s") from None
 
     async def aclose(self) -> None:

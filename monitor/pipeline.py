@@ -50,7 +50,7 @@ from monitor.policy import (
 from monitor.store import queries
 from monitor.store.db import sessions
 from monitor.store.tables import AlertRow, FeedRow, ItemRow, MilestoneRow
-from monitor.workers import Job, Workers, worker_count
+from monitor.workers import Job, Workers, parsed_item_text, worker_count
 
 log = get_logger("monitor.pipeline")
 
@@ -305,7 +305,7 @@ class Pipeline:
             fn()
         return summary
 
-    def _classify_parsed(self, now: datetime, polled: Sequence[_Polled] = ()
+    def _classify_parsed(self, now: datetime, polled: Sequence[_Polled]
                          ) -> Callable[[ParsedItem], Classification]:
         """Classification of a new item: the worker's, else done here (a worker's miss)."""
         done = {id(it): p.classes[it.identity] for p in polled if p.parsed is not None
@@ -315,10 +315,7 @@ class Pipeline:
             found = done.get(id(it))
             if found is not None:
                 return found
-            return self.classifier.classify(
-                ItemText(id="", title=it.title or "", summary=it.summary or "",
-                         content=it.content or "", published=it.published,
-                         language=it.language, url=it.url), now=now)
+            return self.classifier.classify(parsed_item_text(it), now=now)
         return classify
 
     def _detect(self, s: Session, stored: Sequence[queries.StoredItem], now: datetime,
@@ -326,10 +323,7 @@ class Pipeline:
         counts = {"true": 0, "false": 0}
         hits = [item.id for item in stored
                 if item.classification is not None and item.classification.milestones]
-        rows = {}
-        for chunk in range(0, len(hits), 500):      # one query loads every item with a hit
-            rows.update((r.id, r) for r in s.scalars(
-                select(ItemRow).where(ItemRow.id.in_(hits[chunk:chunk + 500]))))
+        rows = queries.rows_by_id(s, ItemRow, hits)     # one query, not one per hit
         cache = queries.MilestoneCache(s)
         for item in stored:
             c = item.classification

@@ -66,7 +66,8 @@ class Digest:
     classes: dict[str, Classification] = field(default_factory=dict)  # identity → result
 
 
-def item_text(it: ParsedItem) -> ItemText:
+def parsed_item_text(it: ParsedItem) -> ItemText:
+    """The text the classifier reads for a parsed (not yet stored) item."""
     return ItemText(id="", title=it.title or "", summary=it.summary or "",
                     content=it.content or "", published=it.published, language=it.language,
                     url=it.url)
@@ -87,7 +88,7 @@ def digest(job: Job, classifier: Classifier | None) -> Digest:
     try:
         for it in feed.items:
             if it.identity not in job.known and it.identity not in out.classes:
-                out.classes[it.identity] = classifier.classify(item_text(it), now=job.now)
+                out.classes[it.identity] = classifier.classify(parsed_item_text(it), now=job.now)
     except Exception as exc:  # noqa: BLE001 - the store classifies what is missing, and logs
         log.error("worker_classify_failed", url=job.url, error=str(exc))
     return out
@@ -197,8 +198,8 @@ class Workers:
         self._pickled: bytes | None = None
         self._workers: list[_Worker] = []
         self._ids = itertools.count(1)
-        self._spawning: asyncio.Lock | None = None
-        self._retry: asyncio.Lock | None = None
+        self._spawning = asyncio.Lock()     # binds to the running loop at first use
+        self._retry = asyncio.Lock()
 
     async def start(self) -> None:
         """Start the workers now and wait until they are ready (else they start on demand)."""
@@ -206,8 +207,6 @@ class Workers:
             await asyncio.gather(*(w.ready for w in await self._ready()))
 
     async def _ready(self) -> list[_Worker]:
-        if self._spawning is None:
-            self._spawning = asyncio.Lock()
         async with self._spawning:
             self._workers = [w for w in self._workers if w.alive]
             while len(self._workers) < self.n:
@@ -236,8 +235,6 @@ class Workers:
         # that kills its worker again breaks no other body's retry.
         self.respawned += 1
         log.warning("parser_worker_died", url=job.url, error=str(first))
-        if self._retry is None:
-            self._retry = asyncio.Lock()
         async with self._retry:
             try:
                 return await self._run(job)

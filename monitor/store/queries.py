@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -144,12 +144,21 @@ def release_feed(session: Session, feed_id: int, owner: str) -> None:
                     .values(lease_owner=None, lease_until=None))
 
 
+_Row = TypeVar("_Row", FeedRow, ItemRow)
+
+
+def rows_by_id(session: Session, model: type[_Row], ids: Sequence[int]) -> dict[int, _Row]:
+    """Rows of one table by id, in one query per 500 ids."""
+    out: dict[int, _Row] = {}
+    for chunk in _chunks(list(ids), 500):
+        out.update((r.id, r) for r in session.scalars(
+            select(model).where(model.id.in_(chunk))))
+    return out
+
+
 def feeds_by_id(session: Session, ids: Sequence[int]) -> dict[int, FeedRow]:
     """The feed rows of a batch, in one query."""
-    out: dict[int, FeedRow] = {}
-    for chunk in _chunks(list(ids), 500):
-        out.update((r.id, r) for r in session.scalars(select(FeedRow).where(FeedRow.id.in_(chunk))))
-    return out
+    return rows_by_id(session, FeedRow, ids)
 
 
 def feed_by_id(session: Session, feed_id: int) -> FeedRow:

@@ -141,6 +141,8 @@ class Pipeline:
         self._feed_watchlists = {f.name: tuple(f.watchlists) for f in config.feeds}
         self.workers = workers or Workers(classifier,
                                           worker_count(config.schedule.parse_workers))
+        a = config.alerting
+        self._widest_window = timedelta(seconds=max([a.dedupe_window, *a.dedupe_windows.values()]))
         # Per feed, the identities of its last parse: their classification is not needed again.
         self._known: dict[int, frozenset[str]] = {}
 
@@ -324,7 +326,7 @@ class Pipeline:
         hits = [item.id for item in stored
                 if item.classification is not None and item.classification.milestones]
         rows = queries.rows_by_id(s, ItemRow, hits)     # one query, not one per hit
-        cache = queries.MilestoneCache(s)
+        cache = queries.MilestoneCache(s, self._widest_window)
         for item in stored:
             c = item.classification
             assert c is not None
@@ -452,7 +454,7 @@ class Pipeline:
         ``cache`` serves candidates for a whole transaction; ``fresh`` says the item was
         inserted in this transaction (so it is no milestone's source yet).
         """
-        cache = cache or queries.MilestoneCache(s)
+        cache = cache or queries.MilestoneCache(s, self._widest_window)
         cfg = self.config.alerting
         max_age = timedelta(seconds=cfg.max_item_age) if cfg.max_item_age > 0 else None
         stale = (not alert) or ms_rules.is_stale(row.published, row.first_seen_at, max_age)

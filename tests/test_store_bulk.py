@@ -98,3 +98,48 @@ def test_store_items_writes_the_classification_in_the_row(engine: Any) -> None:
         assert (row.relevant, row.score, row.watchlists, row.actors, row.milestones,
                 row.classifier_version, row.classified_at) == (
             True, 0.5, ["w"], ["x"], [], '{"w": "1"}', NOW)
+
+
+def _raw_rows(s: Any) -> list[tuple[Any, ...]]:
+    """Every column as the driver returns it: SQLite's stored text for dates and JSON."""
+    cols = [c for c in ItemRow.__table__.columns.keys() if c not in ("id", "feed_id", "story_id")]
+    return [tuple(r) for r in s.connection().exec_driver_sql(
+        f"SELECT {', '.join(cols)} FROM items ORDER BY id")]
+
+
+def test_store_items_stores_the_same_bytes_as_the_orm(engine: Any) -> None:
+    """The bulk insert hands the driver its values itself: dates, JSON and booleans must be
+    stored exactly as SQLAlchemy's own types store them (text in SQLite)."""
+    from monitor.model import Classification, MilestoneHit
+
+    hit = MilestoneHit(type="ambassador_named", watchlist="w", status="announced",
+                       confidence=0.875, evidence="Ambassador «named»", actors=("by", "us"),
+                       triggers=("named",), rule="r1")
+    items = [ParsedItem(identity=f"g{n}", title=f"Тitle {n} ✓", url=f"https://x.org/{n}",
+                        link=None if n == 2 else f"https://x.org/{n}?a=1", summary="S",
+                        published=(None if n == 3 else
+                                   datetime(2026, 3, 1, 12, 0, 0, 1000 * n, tzinfo=UTC)),
+                        language="ru", author=None if n else "A", fingerprint=f"fp{n}",
+                        raw={"id": f"g{n}", "tags": [{"term": "x"}], "n": n, "ok": True})
+             for n in range(5)]
+    classes = [None if n == 4 else Classification(
+        id="", relevant=n % 2 == 0, score=0.25 * n, watchlists=("w",) if n else (),
+        actors=("by", "us") if n else (), milestones=(hit,) if n == 1 else (),
+        versions={"w": "3"} if n else {}) for n in range(5)]
+    make = sessions(engine)
+    with make.begin() as s:
+        ids = _feeds(s)
+        rows = queries.insert_items(s, ids["a"], items, NOW)
+        for row, c in zip(rows, classes, strict=True):
+            if c is not None:
+                queries.save_classification(s, row, c, NOW)
+        s.flush()
+        expected = _raw_rows(s)
+        s.rollback()
+    with make.begin() as s:
+        ids = _feeds(s)
+        by_id = dict(zip((it.identity for it in items), classes, strict=True))
+        queries.store_items(s, [(ids["a"], items)], NOW,
+                            classify=lambda it: by_id[it.identity])  # type: ignore[arg-type,return-value]
+        got = _raw_rows(s)
+    assert got == expected

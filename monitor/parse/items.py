@@ -7,10 +7,10 @@ import json
 import math
 import re
 import time
-from itertools import islice
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+from itertools import islice
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 

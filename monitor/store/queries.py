@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, and_, bindparam, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from monitor.config import Config
@@ -202,6 +201,25 @@ def insert_items(session: Session, feed_id: int, items: Sequence[ParsedItem],
     return rows
 
 
+# Statements built once (expanding IN parameters): building an IN clause of 500 literal
+# values costs more than running it.
+_KNOWN_IDENTITIES = select(ItemRow.identity).where(
+    ItemRow.feed_id == bindparam("feed_id"),
+    ItemRow.identity.in_(bindparam("idents", expanding=True)))
+
+
+def _first_of_story(col: Any) -> Any:
+    """Per value of ``col``: the lowest story id among rows stored before the batch."""
+    return (select(col, func.min(func.coalesce(ItemRow.story_id, ItemRow.id)))
+            .where(col.in_(bindparam("values", expanding=True)),
+                   or_(ItemRow.story_id.is_not(None), ItemRow.id < bindparam("newest")))
+            .group_by(col))
+
+
+_FIRST_BY_URL = _first_of_story(ItemRow.url)
+_FIRST_BY_FINGERPRINT = _first_of_story(ItemRow.fingerprint)
+
+
 @dataclass(frozen=True)
 class StoredItem:
     """A row ``store_items`` inserted: its id, feed, the parsed item and its classification."""
@@ -215,12 +233,16 @@ class StoredItem:
 def store_items(session: Session, batch: Sequence[tuple[int, Sequence[ParsedItem]]],
                 now: datetime, classify: Callable[[ParsedItem], Classification] | None = None,
                 ) -> list[StoredItem]:
-    """Bulk ``insert_items`` for several feeds: one Core INSERT for all their new items.
+    """Bulk ``insert_items`` for several feeds: one multi-row INSERT per 1000 new items.
 
     Each new item is classified before the insert (``classify``) so its classification goes in
     the same row, with no UPDATE after. Rows another transaction stored meanwhile are skipped
     (ON CONFLICT DO NOTHING on the (feed, identity) constraint). Returns the rows inserted, in
     feed order then document order, with stories linked as ``insert_items`` links them.
+
+    This is the cold cycle's hot path, so the rows go to the driver as they are (see
+    ``_ItemInsert``) rather than through SQLAlchemy's per-row parameter processing, which cost
+    more than the database's own work; the stored values are the same (tests/test_store_bulk).
     """
     fresh: list[tuple[int, ParsedItem]] = []
     for feed_id, items in batch:
@@ -229,8 +251,8 @@ def store_items(session: Session, batch: Sequence[tuple[int, Sequence[ParsedItem
         idents = list({i.identity for i in items})
         known: set[str] = set()
         for chunk in _chunks(idents, 500):
-            known.update(session.scalars(select(ItemRow.identity).where(
-                ItemRow.feed_id == feed_id, ItemRow.identity.in_(chunk))))
+            known.update(session.scalars(_KNOWN_IDENTITIES,
+                                         {"feed_id": feed_id, "idents": list(chunk)}))
         seen: set[str] = set()
         for it in items:
             if it.identity not in known and it.identity not in seen:
@@ -238,37 +260,15 @@ def store_items(session: Session, batch: Sequence[tuple[int, Sequence[ParsedItem
                 fresh.append((feed_id, it))
     if not fresh:
         return []
-    values = []
-    classes: list[Classification | None] = []
-    for feed_id, it in fresh:
-        row: dict[str, Any] = {
-            "feed_id": feed_id, "identity": it.identity[:512], "url": it.url, "link": it.link,
-            "title": it.title, "summary": it.summary, "content": it.content,
-            "author": it.author, "language": it.language, "published": it.published,
-            "first_seen_at": now, "fingerprint": it.fingerprint, "raw": it.raw,
-            "story_id": None, "watchlists": [], "actors": [], "milestones": [],
-            "classified_at": None, "relevant": None, "score": None,
-            "classifier_version": None}
-        c = classify(it) if classify is not None else None
-        if c is not None:
-            row.update(classification_values(c, now))
-        classes.append(c)
-        values.append(row)
-    table = cast(Table, ItemRow.__table__)
-    dialect = session.get_bind().dialect.name
-    stmt: Any
-    if dialect == "postgresql":
-        stmt = postgresql.insert(table).on_conflict_do_nothing(
-            index_elements=["feed_id", "identity"])
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(table).on_conflict_do_nothing(
-            index_elements=["feed_id", "identity"])
-    else:
-        stmt = insert(table)
-    stmt = stmt.returning(table.c.id, table.c.feed_id, table.c.identity)
+    conn = session.connection()
+    insert_rows = _ItemInsert(conn.dialect, now)
+    classes = [classify(it) if classify is not None else None for _, it in fresh]
+    values = [insert_rows.values(feed_id, it, c)
+              for (feed_id, it), c in zip(fresh, classes, strict=True)]
     ids: dict[tuple[int, str], int] = {}
     for chunk in _chunks(values, 1000):
-        for id_, feed_id, ident in session.execute(stmt, list(chunk)):
+        for id_, feed_id, ident in conn.exec_driver_sql(insert_rows.sql(len(chunk)),
+                                                        tuple(v for row in chunk for v in row)):
             ids[(feed_id, ident)] = id_
     stored = [StoredItem(ids[(feed_id, it.identity[:512])], feed_id, it, c)
               for (feed_id, it), c in zip(fresh, classes, strict=True)
@@ -276,18 +276,64 @@ def store_items(session: Session, batch: Sequence[tuple[int, Sequence[ParsedItem
     if not stored:
         return []
     links = _story_ids(session, stored)
-    session.connection().execute(
-        update(table).where(table.c.id == bindparam("_id")).values(story_id=bindparam("_sid")),
-        [{"_id": i, "_sid": sid} for i, sid in links.items()])
+    table = cast(Table, ItemRow.__table__)
+    others = [{"_id": i, "_sid": sid} for i, sid in links.items() if sid != i]
+    if others:
+        conn.execute(update(table).where(table.c.id == bindparam("_id"))
+                     .values(story_id=bindparam("_sid")), others)
+    # The rest are their own story. Rows of this range another transaction committed meanwhile
+    # already have their story id (it is set in the transaction that inserts them).
+    conn.execute(update(table).where(table.c.id.between(min(links), max(links)),
+                                     table.c.story_id.is_(None))
+                 .values(story_id=table.c.id))
     return stored
 
 
-def classification_values(c: Classification, now: datetime) -> dict[str, Any]:
-    """The item columns ``save_classification`` sets, as a dict for a Core statement."""
-    return {"classified_at": now, "relevant": c.relevant, "score": c.score,
-            "watchlists": list(c.watchlists), "actors": list(c.actors),
-            "milestones": c.to_json()["milestones"],
-            "classifier_version": json.dumps(c.versions, sort_keys=True) if c.versions else None}
+class _ItemInsert:
+    """``INSERT INTO items ... ON CONFLICT DO NOTHING RETURNING`` with rows as driver values.
+
+    Datetimes go through the column type's own bind processor and JSON is ``json.dumps``, as
+    SQLAlchemy would send them; the empty lists most items have are encoded once.
+    """
+
+    COLUMNS = ("feed_id", "identity", "url", "link", "title", "summary", "content", "author",
+               "language", "published", "first_seen_at", "fingerprint", "raw", "watchlists",
+               "actors", "milestones", "classified_at", "relevant", "score",
+               "classifier_version")
+    JSON_COLUMNS = frozenset({"raw", "watchlists", "actors", "milestones"})
+
+    def __init__(self, dialect: Any, now: datetime) -> None:
+        if dialect.name not in ("sqlite", "postgresql"):
+            raise NotImplementedError(f"bulk insert on {dialect.name}")
+        date_type = cast(Table, ItemRow.__table__).c.published.type.dialect_impl(dialect)
+        self._date: Callable[[Any], Any] = date_type.bind_processor(dialect) or (lambda v: v)
+        self._now = self._date(now)
+        holder = "?" if dialect.paramstyle == "qmark" else "%s"
+        cast_json = "::json" if dialect.name == "postgresql" else ""
+        self._row = "(" + ", ".join(holder + (cast_json if c in self.JSON_COLUMNS else "")
+                                    for c in self.COLUMNS) + ")"
+        self._head = f"INSERT INTO items ({', '.join(self.COLUMNS)}) VALUES "
+        self._tail = (" ON CONFLICT (feed_id, identity) DO NOTHING"
+                      " RETURNING id, feed_id, identity")
+
+    def sql(self, rows: int) -> str:
+        return self._head + ", ".join([self._row] * rows) + self._tail
+
+    def values(self, feed_id: int, it: ParsedItem, c: Classification | None) -> tuple[Any, ...]:
+        published = self._date(it.published) if it.published is not None else None
+        head = (feed_id, it.identity[:512], it.url, it.link, it.title, it.summary, it.content,
+                it.author, it.language, published, self._now, it.fingerprint,
+                json.dumps(it.raw))
+        if c is None:
+            return (*head, "[]", "[]", "[]", None, None, None, None)
+        return (*head, _json_list(c.watchlists), _json_list(c.actors),
+                _json_list(c.to_json()["milestones"]) if c.milestones else "[]", self._now,
+                c.relevant, c.score,
+                json.dumps(c.versions, sort_keys=True) if c.versions else None)
+
+
+def _json_list(values: Sequence[Any]) -> str:
+    return json.dumps(list(values)) if values else "[]"
 
 
 def _story_ids(session: Session, stored: Sequence[StoredItem]) -> dict[int, int]:
@@ -300,12 +346,9 @@ def _story_ids(session: Session, stored: Sequence[StoredItem]) -> dict[int, int]
     prints = list(dict.fromkeys(s.item.fingerprint for s in stored if s.item.fingerprint))
     newest = min(s.id for s in stored)      # rows below it were stored before this batch
     first: dict[tuple[str, str], int] = {}
-    for col, values, tag in ((ItemRow.url, urls, "u"), (ItemRow.fingerprint, prints, "f")):
+    for q, values, tag in ((_FIRST_BY_URL, urls, "u"), (_FIRST_BY_FINGERPRINT, prints, "f")):
         for chunk in _chunks(values, 500):
-            q = (select(col, func.min(func.coalesce(ItemRow.story_id, ItemRow.id)))
-                 .where(col.in_(chunk), or_(ItemRow.story_id.is_not(None), ItemRow.id < newest))
-                 .group_by(col))
-            for value, sid in session.execute(q):
+            for value, sid in session.execute(q, {"values": list(chunk), "newest": newest}):
                 first[(tag, value)] = sid
 
     def lower(key: tuple[str, str], value: int) -> None:
@@ -386,12 +429,12 @@ def lock_milestones(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(hashtext('monitor:milestones'))"))
 
 
-def milestone_candidates(session: Session, watchlist: str, type_: str, around: datetime,
-                         window: timedelta) -> list[MilestoneRow]:
-    q = select(MilestoneRow).where(
-        MilestoneRow.watchlist == watchlist, MilestoneRow.type == type_,
-        MilestoneRow.event_at >= around - window, MilestoneRow.event_at <= around + window)
-    return list(session.scalars(q))
+def milestone_candidates(session: Session, watchlist: str, lo: datetime,
+                         hi: datetime) -> list[MilestoneRow]:
+    """The watchlist's milestones (of every type) whose event falls in [lo, hi]."""
+    return list(session.scalars(select(MilestoneRow).where(
+        MilestoneRow.watchlist == watchlist, MilestoneRow.event_at >= lo,
+        MilestoneRow.event_at <= hi)))
 
 
 def is_source(session: Session, milestone_id: str, item_id: int) -> bool:
@@ -416,29 +459,40 @@ def attach_source(session: Session, milestone_id: str, item_id: int, status: str
                                    evidence=evidence, confidence=confidence, added_at=now))
 
 
-def milestone_stories(session: Session, milestone_id: str) -> set[int]:
-    """The stories reporting a milestone: syndicated copies (one story) count once."""
-    q = (select(func.coalesce(ItemRow.story_id, ItemRow.id)).distinct()
-         .select_from(MilestoneSourceRow).join(ItemRow, ItemRow.id == MilestoneSourceRow.item_id)
-         .where(MilestoneSourceRow.milestone_id == milestone_id))
-    return set(session.scalars(q))
+_MILESTONE_STORIES = (
+    select(MilestoneSourceRow.milestone_id, func.coalesce(ItemRow.story_id, ItemRow.id))
+    .distinct().join(ItemRow, ItemRow.id == MilestoneSourceRow.item_id)
+    .where(MilestoneSourceRow.milestone_id.in_(bindparam("ids", expanding=True))))
+
+
+def milestone_stories(session: Session, ids: Iterable[str]) -> dict[str, set[int]]:
+    """Per milestone, the stories reporting it: syndicated copies (one story) count once."""
+    out: dict[str, set[int]] = {}
+    for chunk in _chunks(list(ids), 500):
+        for mid, story in session.execute(_MILESTONE_STORIES, {"ids": list(chunk)}):
+            out.setdefault(mid, set()).add(story)
+    return out
 
 
 class MilestoneCache:
-    """Milestone candidates for one transaction, read once per (watchlist, type).
+    """Milestone candidates and their stories for one transaction, read in few queries.
 
     The first use takes the milestone lock (``lock_milestones``; on SQLite the transaction's
     write lock does it), so until the transaction ends nobody else creates milestones: what
     was read stays true, and ``created`` keeps it up to date with this transaction's own.
-    Candidates are read for twice the window around the first event, so later items of the
-    same batch (published close together) are answered from memory.
+    Candidates of every type of a watchlist are read at once, for twice the widest window
+    (``span``) around the first event, so later hits of the same batch (published close
+    together) are answered from memory; the stories of all of them are read together when
+    the first is needed. Every source this transaction adds must go through ``created`` or
+    ``new_story``, which keep the stories up to date.
     """
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, span: timedelta = timedelta(0)) -> None:
         self.session = session
+        self.span = span
         self._locked = False
         self._stories: dict[str, set[int]] = {}
-        self._rows: dict[tuple[str, str], tuple[datetime, datetime, list[MilestoneRow]]] = {}
+        self._rows: dict[str, tuple[datetime, datetime, list[MilestoneRow]]] = {}
 
     def candidates(self, watchlist: str, type_: str, around: datetime,
                    window: timedelta) -> list[MilestoneRow]:
@@ -446,16 +500,16 @@ class MilestoneCache:
             lock_milestones(self.session)
             self._locked = True
         lo, hi = around - window, around + window
-        got = self._rows.get((watchlist, type_))
+        got = self._rows.get(watchlist)
         if got is None or lo < got[0] or hi > got[1]:
-            rows = milestone_candidates(self.session, watchlist, type_, around, 2 * window)
-            got = (around - 2 * window, around + 2 * window, rows)
-            self._rows[(watchlist, type_)] = got
-        return [m for m in got[2] if lo <= m.event_at <= hi]
+            reach = 2 * max(window, self.span)
+            rows = milestone_candidates(self.session, watchlist, around - reach, around + reach)
+            got = self._rows[watchlist] = (around - reach, around + reach, rows)
+        return [m for m in got[2] if m.type == type_ and lo <= m.event_at <= hi]
 
     def created(self, row: MilestoneRow, story: int) -> None:
         """A milestone this transaction opened, with the story of its first source."""
-        got = self._rows.get((row.watchlist, row.type))
+        got = self._rows.get(row.watchlist)
         if got is not None and got[0] <= row.event_at <= got[1]:
             got[2].append(row)
         self._stories[row.id] = {story}
@@ -468,7 +522,12 @@ class MilestoneCache:
         """
         stories = self._stories.get(milestone_id)
         if stories is None:
-            stories = self._stories[milestone_id] = milestone_stories(self.session, milestone_id)
+            todo = {milestone_id} | {m.id for _, _, rows in self._rows.values() for m in rows
+                                     if m.id not in self._stories}
+            found = milestone_stories(self.session, todo)
+            for mid in todo:
+                self._stories[mid] = found.get(mid, set())
+            stories = self._stories[milestone_id]
         if story in stories:
             return False
         stories.add(story)

@@ -19,7 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.cycles import WATCHLIST, Database, bench_config, log_to, memory  # noqa: E402
+from bench.cycles import WATCHLIST, Database, bench_config, log_to  # noqa: E402
+from bench.procmem import memory  # noqa: E402
 from monitor.classify import Classifier, load_watchlists  # noqa: E402
 from monitor.pipeline import Pipeline  # noqa: E402
 from monitor.scheduler import Daemon  # noqa: E402

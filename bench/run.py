@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.farm import Farm, Nginx  # noqa: E402
+from bench.procmem import PeakSampler  # noqa: E402
 
 PY = sys.executable
 TARGETS = {"cold_feeds_per_s": 300, "cold_items_per_s": 9000, "unchanged_feeds_per_s": 1000,
@@ -172,21 +173,25 @@ def bench_cycles(farm: Farm, urls_file: Path, db: str, cycles: int, log: Path) -
     assert proc.stdin is not None and proc.stdout is not None
     rng = random.Random(7)
     out: dict[str, Any] = {"cycles": []}
+    sampler = PeakSampler(proc.pid)
     for line in proc.stdout:
         if line.startswith("{"):
             out["start"] = json.loads(line)
         elif line.startswith("prepare "):
             prepare(farm, line.split()[1], rng)
+            sampler.take()
             proc.stdin.write("go\n")
             proc.stdin.flush()
         elif line.startswith("result "):
             r = json.loads(line[7:])
+            r["tree_peak_pss_mb"] = round(sampler.take(), 1)
             out["cycles"].append(r)
             print(f"  {db:8} cycle {r['cycle']:2} {r['kind']:9} {r['seconds']:7.2f}s "
                   f"{r['feeds'] / r['seconds']:8.0f} feeds/s {r['items_new']:6} new "
-                  f"cpu {r['cpu_seconds']:6.2f}s pss {r['tree_pss_mb']:.0f} MB "
+                  f"cpu {r['cpu_seconds']:6.2f}s (main {r['cpu_main_seconds']:5.2f}s) pss {r['tree_pss_mb']:.0f} MB "
                   f"(peak {r['tree_peak_pss_mb']:.0f}, {r['processes']} procs) "
                   f"{'errors: ' + str(r['errors']) if r['errors'] else ''}", flush=True)
+    sampler.stop()
     if proc.wait() != 0:
         raise SystemExit(f"bench/cycles.py --db {db} failed (exit {proc.returncode})")
     by = {c["kind"]: c for c in out["cycles"][:3]}
@@ -196,6 +201,7 @@ def bench_cycles(farm: Farm, urls_file: Path, db: str, cycles: int, log: Path) -
         "cold_feeds_per_s": round(cold["feeds"] / cold["seconds"]) if cold else None,
         "cold_items_per_s": round(cold["items_new"] / cold["seconds"]) if cold else None,
         "cold_cpu_seconds": cold["cpu_seconds"] if cold else None,
+        "cold_cpu_main_seconds": cold.get("cpu_main_seconds") if cold else None,
         "unchanged_feeds_per_s": round(unchanged["feeds"] / unchanged["seconds"])
         if unchanged else None,
         "not_modified_feeds_per_s": round(nm["feeds"] / nm["seconds"]) if nm else None,

@@ -18,6 +18,7 @@ import os
 import sys
 import tempfile
 import time
+import tracemalloc
 import uuid
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,8 @@ def log_to(path: str | None) -> None:
 
 async def run(args: argparse.Namespace) -> None:
     log_to(args.log)
+    if args.tracemalloc:
+        tracemalloc.start(8)
     urls = Path(args.urls).read_text().split()
     db = Database(args.db)
     classifier = Classifier(load_watchlists([WATCHLIST]))
@@ -122,6 +125,12 @@ async def run(args: argparse.Namespace) -> None:
                 "not_modified": s.not_modified, "failed": s.failed, "items_new": s.items_new,
                 "relevant": s.relevant, "milestones": s.milestones_new,
                 "errors": s.errors[:3], **memory()}), flush=True)
+            if args.tracemalloc:
+                top = tracemalloc.take_snapshot().statistics("traceback")[:args.tracemalloc]
+                for stat in top:
+                    print(f"trace {stat.size / 1e6:7.2f} MB {stat.count:8}", file=sys.stderr)
+                    for line in stat.traceback.format()[-6:]:
+                        print("trace    " + line, file=sys.stderr)
     finally:
         await pipe.aclose()
         db.close()
@@ -133,6 +142,8 @@ def main() -> None:
     ap.add_argument("--urls", required=True, help="file with one feed URL a line")
     ap.add_argument("--cycles", type=int, default=20)
     ap.add_argument("--log", help="where the daemon's JSON log goes (default: nowhere)")
+    ap.add_argument("--tracemalloc", type=int, default=0, metavar="N",
+                    help="trace allocations; after each cycle print the N biggest live sites")
     ap.add_argument("--workers", default="auto", type=lambda v: v if v == "auto" else int(v),
                     help="schedule.parse_workers (default: auto)")
     asyncio.run(run(ap.parse_args()))

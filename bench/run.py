@@ -163,12 +163,13 @@ def prepare(farm: Farm, kind: str, rng: random.Random) -> None:
 
 
 WORKERS = "auto"
+EXTRA: list[str] = []             # more bench/cycles.py options (--tracemalloc N)
 
 
 def bench_cycles(farm: Farm, urls_file: Path, db: str, cycles: int, log: Path) -> dict[str, Any]:
     proc = subprocess.Popen([PY, str(ROOT / "bench" / "cycles.py"), "--db", db, "--urls",
                              str(urls_file), "--cycles", str(cycles), "--log", str(log),
-                             "--workers", WORKERS],
+                             "--workers", WORKERS, *EXTRA],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert proc.stdin is not None and proc.stdout is not None
     rng = random.Random(7)
@@ -348,11 +349,15 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="200 feeds, 6 cycles, 20 s latency")
     ap.add_argument("--skip", default="", help="comma list of: baselines,classify,latency")
     ap.add_argument("--workers", default="auto", help="schedule.parse_workers for the cycles")
+    ap.add_argument("--tracemalloc", type=int, default=0, metavar="N",
+                    help="print the N biggest live allocation sites after each cycle (slow)")
     ap.add_argument("--label", default="", help="a note stored in the JSON (e.g. 'before')")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "pipeline.json"))
     args = ap.parse_args()
     global WORKERS
     WORKERS = args.workers
+    if args.tracemalloc:
+        EXTRA.extend(["--tracemalloc", str(args.tracemalloc)])
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))   # so nginx is stopped
     if args.quick:
         args.feeds, args.cycles, args.latency_seconds = 200, 6, 20.0

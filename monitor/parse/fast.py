@@ -56,6 +56,7 @@ _CHANNEL_HARMLESS = frozenset({
 _SUBTREE_EXEMPT = frozenset({"image", "textinput", "itunes:owner", "cloud", "author",
                              "contributor", "media:content", "itunes:category"})
 _LINK_AMP = re.compile("&([A-Za-z0-9_]+);")
+_C1 = re.compile("[\x80-\x9f]")           # the keys of feedparser's _cp1252 map
 
 Result = tuple[str | None, str | None, str | None, str, list[dict[str, Any]]]
 
@@ -133,14 +134,19 @@ def _children(element: Any) -> Iterator[tuple[str, Any]]:
 
 
 def _fix(text: str) -> str:
-    """feedparser's post-processing of every text value it stores (mixin.pop)."""
-    if text.isascii():                # neither step changes ASCII
+    """feedparser's post-processing of every text value it stores (mixin.pop).
+
+    Each step is skipped when it cannot change the text: ASCII changes in neither; only text
+    all below U+0100 can be re-read as UTF-8; only C1 controls are in the cp1252 map.
+    """
+    if text.isascii():
         return text
-    try:
-        text = text.encode("iso-8859-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        pass
-    return text.translate(_cp1252)
+    if max(text) <= "\xff":
+        try:
+            text = text.encode("iso-8859-1").decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    return text.translate(_cp1252) if _C1.search(text) else text
 
 
 def _value(element: Any, name: str, *, relative: bool = False) -> str:

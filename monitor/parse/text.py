@@ -23,7 +23,10 @@ _BLOCK_TAGS = frozenset({
     "body", "html",
 })
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+# Runs of horizontal space become one " ". The pattern leaves a lone " " alone (it would be
+# replaced by itself), so ordinary prose costs no substitution at all.
+_SPACE_CLASS = "\t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000"
+_SPACE_RUNS = re.compile(f"[ {_SPACE_CLASS}]{{2,}}|[{_SPACE_CLASS}]")
 _TAG_LIKE = re.compile(r"<[a-zA-Z/!]")
 _TAG = re.compile(r"<[^>]*>")
 # Parsing HTML with lxml: no network, no DTD, comments and PIs dropped. Nothing is executed.
@@ -32,7 +35,11 @@ _HTML_PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, no_ne
 
 
 def _collapse(text: str) -> str:
-    lines = (line.strip() for line in _SPACES.sub(" ", text).split("\n"))
+    """Spaces collapsed, lines stripped, empty lines dropped."""
+    text = _SPACE_RUNS.sub(" ", text)
+    if "\n" not in text:
+        return text.strip()
+    lines = (line.strip() for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
 
 

@@ -1,4 +1,4 @@
-"""The parser's shortcuts give what the plain versions they replace gave.
+"""The parser's (and the language guess's) shortcuts give what the plain versions gave.
 
 Each shortcut skips work that cannot change its result (a substitution of " " by " ", a
 translation of text holding none of the map's keys, a scan past the 30th word). The plain
@@ -19,6 +19,7 @@ from feedparser.html import _cp1252
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from monitor.classify import normalise
 from monitor.parse import fast, items, text
 
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
@@ -40,6 +41,16 @@ def fix_reference(value: str) -> str:
     return value.translate(_cp1252)
 
 
+def script_guess_reference(value: str) -> str:
+    head = value[:2000]
+    if head.isascii():
+        return "en"
+    if re.search("[іўІЎ]", head):
+        return "be"
+    cyr = len(re.findall("[\u0400-\u04ff]", head))
+    return "ru" if cyr > len(re.findall("[A-Za-z]", head)) else "en"
+
+
 def fingerprint_reference(title: str, summary: str) -> str:
     words = _WORDS.findall(title.lower()) + [
         m.group() for m in islice(_WORDS.finditer(summary[:2000].lower()), 30)]
@@ -47,10 +58,12 @@ def fingerprint_reference(title: str, summary: str) -> str:
 
 
 # Spaces of every kind, line breaks, C1 controls, Latin-1, UTF-8 read as Latin-1 ("Ã©"),
-# Cyrillic, a dotted capital I (lower() makes it two characters), words and punctuation.
+# Cyrillic, a dotted capital I (lower() makes it two characters), a capital sigma (its
+# lower case depends on what follows), words and punctuation.
 _ALPHABET = st.sampled_from([
     " ", "  ", "\t", "\r", "\n", "\f", "\v", "\u00a0", "\u2003", "\u200b", "\u202f", "\u3000",
     "\x80", "\x85", "\x93", "\x9d", "\x9f", "é", "Ã", "©", "Â", "\xad", "ÿ", "д", "ў", "İ",
+    "Σ", "ΣΑ",
     "a", "Word", "ABC", "9", "_", ".", ",", "—", "'", "x" * 40, "й" * 25,
 ])
 _TEXT = st.lists(_ALPHABET, max_size=200).map("".join)
@@ -99,9 +112,16 @@ def corpus_texts() -> list[str]:
     return out
 
 
+@_SETTINGS
+@given(_TEXT)
+def test_script_guess_counts_letters_as_before(value: str) -> None:
+    assert normalise.detect_language(value) == script_guess_reference(value)
+
+
 def test_shortcuts_on_the_corpus(corpus_texts: list[str]) -> None:
     assert len(corpus_texts) > 5000
     for value in corpus_texts:
         assert text._collapse(value) == collapse_reference(value)
         assert fast._fix(value) == fix_reference(value)
+        assert normalise.detect_language(value) == script_guess_reference(value)
         assert items.fingerprint(value[:200], value) == fingerprint_reference(value[:200], value)

@@ -61,8 +61,8 @@ _ASCII_TOKEN_BYTES = bytes(c if chr(c) in "0123456789abcdefghijklmnopqrstuvwxyz'
                            for c in range(256))
 BELARUSIAN_LETTERS = frozenset("іўІЎ")
 _BE_RE = re.compile("[іўІЎ]")
-_CYR_RE = re.compile("[\u0400-\u04ff]")
-_LATIN_RE = re.compile("[A-Za-z]")
+_CYR_RE = re.compile("[\u0400-\u04ff]+")     # runs: a count of letters with few matches
+_LATIN_RE = re.compile("[A-Za-z]+")
 
 
 def clean(text: str) -> str:
@@ -188,8 +188,8 @@ def detect_language(text: str, declared: str | None = None) -> str:
         return "en"
     if _BE_RE.search(head):
         return "be"
-    cyr = len(_CYR_RE.findall(head))
-    return "ru" if cyr > len(_LATIN_RE.findall(head)) else "en"
+    cyr = sum(map(len, _CYR_RE.findall(head)))
+    return "ru" if cyr > sum(map(len, _LATIN_RE.findall(head))) else "en"
 
 
 # --- stemming ------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 # replaced by itself), so ordinary prose costs no substitution at all.
 _SPACE_CLASS = "\t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000"
 _SPACE_RUNS = re.compile(f"[ {_SPACE_CLASS}]{{2,}}|[{_SPACE_CLASS}]")
+_OTHER_SPACE = re.compile(f"[{_SPACE_CLASS}]")
 _TAG_LIKE = re.compile(r"<[a-zA-Z/!]")
 _TAG = re.compile(r"<[^>]*>")
 # Parsing HTML with lxml: no network, no DTD, comments and PIs dropped. Nothing is executed.
@@ -36,7 +37,8 @@ _HTML_PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, no_ne
 
 def _collapse(text: str) -> str:
     """Spaces collapsed, lines stripped, empty lines dropped."""
-    text = _SPACE_RUNS.sub(" ", text)
+    if "  " in text or _OTHER_SPACE.search(text):      # else there is nothing to collapse
+        text = _SPACE_RUNS.sub(" ", text)
     if "\n" not in text:
         return text.strip()
     lines = (line.strip() for line in text.split("\n"))

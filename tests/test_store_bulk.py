@@ -143,3 +143,19 @@ def test_store_items_stores_the_same_bytes_as_the_orm(engine: Any) -> None:
                             classify=lambda it: by_id[it.identity])  # type: ignore[arg-type,return-value]
         got = _raw_rows(s)
     assert got == expected
+
+
+def test_store_items_in_fixed_size_statements(engine: Any) -> None:
+    """341 items go in statements of 256, 64, 16, 4 and 1 rows; every row keeps its own id."""
+    assert queries._ItemInsert.chunk_sizes(341) == [256, 64, 16, 4, 1]
+    assert queries._ItemInsert.chunk_sizes(0) == []
+    make = sessions(engine)
+    with make.begin() as s:
+        ids = _feeds(s)
+        many = [item(n) for n in range(341)]
+        stored = queries.store_items(s, [(ids["a"], many[:200]), (ids["b"], many[200:])], NOW)
+        assert [x.item.identity for x in stored] == [it.identity for it in many]
+        rows = {r.id: r for r in s.scalars(select(ItemRow))}
+        assert len(rows) == 341
+        for x in stored:
+            assert (rows[x.id].identity, rows[x.id].feed_id) == (x.item.identity, x.feed_id)

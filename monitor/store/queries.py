@@ -233,7 +233,7 @@ class StoredItem:
 def store_items(session: Session, batch: Sequence[tuple[int, Sequence[ParsedItem]]],
                 now: datetime, classify: Callable[[ParsedItem], Classification] | None = None,
                 ) -> list[StoredItem]:
-    """Bulk ``insert_items`` for several feeds: one multi-row INSERT per 1000 new items.
+    """Bulk ``insert_items`` for several feeds: multi-row INSERTs of up to 256 new items.
 
     Each new item is classified before the insert (``classify``) so its classification goes in
     the same row, with no UPDATE after. Rows another transaction stored meanwhile are skipped
@@ -266,8 +266,11 @@ def store_items(session: Session, batch: Sequence[tuple[int, Sequence[ParsedItem
     values = [insert_rows.values(feed_id, it, c)
               for (feed_id, it), c in zip(fresh, classes, strict=True)]
     ids: dict[tuple[int, str], int] = {}
-    for chunk in _chunks(values, 1000):
-        for id_, feed_id, ident in conn.exec_driver_sql(insert_rows.sql(len(chunk)),
+    start = 0
+    for size in _ItemInsert.chunk_sizes(len(values)):
+        chunk = values[start:start + size]
+        start += size
+        for id_, feed_id, ident in conn.exec_driver_sql(insert_rows.sql(size),
                                                         tuple(v for row in chunk for v in row)):
             ids[(feed_id, ident)] = id_
     stored = [StoredItem(ids[(feed_id, it.identity[:512])], feed_id, it, c)
@@ -315,6 +318,19 @@ class _ItemInsert:
         self._head = f"INSERT INTO items ({', '.join(self.COLUMNS)}) VALUES "
         self._tail = (" ON CONFLICT (feed_id, identity) DO NOTHING"
                       " RETURNING id, feed_id, identity")
+
+    # Rows per statement. The driver keeps each prepared statement it has run (SQLite: about
+    # 2.6 KB per row of VALUES), so a few fixed sizes keep that cache small, where one size per
+    # batch length would fill it with megabytes.
+    SIZES = (256, 64, 16, 4, 1)
+
+    @classmethod
+    def chunk_sizes(cls, n: int) -> list[int]:
+        out = []
+        for size in cls.SIZES:
+            count, n = divmod(n, size)
+            out += [size] * count
+        return out
 
     def sql(self, rows: int) -> str:
         return self._head + ", ".join([self._row] * rows) + self._tail

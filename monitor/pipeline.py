@@ -50,7 +50,7 @@ from monitor.policy import (
 from monitor.store import queries
 from monitor.store.db import sessions
 from monitor.store.tables import AlertRow, FeedRow, ItemRow, MilestoneRow
-from monitor.workers import Job, Workers, parsed_item_text, worker_count
+from monitor.workers import Job, Workers, known_items, parsed_item_text, worker_count
 
 log = get_logger("monitor.pipeline")
 
@@ -144,7 +144,7 @@ class Pipeline:
         a = config.alerting
         self._widest_window = timedelta(seconds=max([a.dedupe_window, *a.dedupe_windows.values()]))
         # Per feed, the identities of its last parse: their classification is not needed again.
-        self._known: dict[int, frozenset[str]] = {}
+        self._known: dict[int, bytes] = {}
 
     async def aclose(self) -> None:
         await self.fetcher.aclose()
@@ -224,7 +224,7 @@ class Pipeline:
         assert result.body is not None
         job = Job(body=result.body, url=result.final_url, headers=dict(result.headers),
                   default_language=feed.language, now=polled.started,
-                  known=self._known.get(feed.id, frozenset()))
+                  known=self._known.get(feed.id, b""))
         try:
             done = await self.workers.digest(job)
         except Exception as exc:  # noqa: BLE001 - the per-feed boundary: log, go on
@@ -232,7 +232,7 @@ class Pipeline:
             return
         if done.feed is not None:
             polled.parsed, polled.classes, polled.outcome = done.feed, done.classes, "new"
-            self._known[feed.id] = frozenset(it.identity for it in done.feed.items)
+            self._known[feed.id] = known_items(it.identity for it in done.feed.items)
         elif done.error is not None:
             polled.error = done.error
         else:

@@ -22,7 +22,7 @@ from monitor.config import Config
 from monitor.pipeline import Pipeline
 from monitor.store.db import make_engine, upgrade
 from monitor.store.tables import FetchAttemptRow, ItemRow
-from monitor.workers import Digest, Job, Workers, worker_count
+from monitor.workers import Digest, Job, Workers, known_items, worker_count
 from tests.servers import FeedServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,7 +85,7 @@ def test_known_items_are_not_classified_again(classifier: Classifier) -> None:
         try:
             first = await pool.digest(_job(RELEVANT))
             assert first.feed is not None and len(first.classes) == 2
-            known = frozenset(it.identity for it in first.feed.items[1:])
+            known = known_items(it.identity for it in first.feed.items[1:])
             return await pool.digest(_job(RELEVANT, known=known))
         finally:
             await pool.aclose()

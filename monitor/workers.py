@@ -1,12 +1,10 @@
 """Parse and classify on the other cores: worker processes between fetch and store.
 
-Parsing (the lxml fast path or feedparser, then HTML to text and normalisation) and
-classification are pure CPU work; in one process they share one core with fetching and
-storing. ``Workers`` runs ``digest`` (one fetched body → its items and the classifications of
-the items not seen in the previous parse) in worker processes when there is more than one
-core, and in a thread of this process otherwise: same function, same results.
+Parsing and classification (``monitor.digest``) are pure CPU work; in one process they share
+one core with fetching and storing. ``Workers`` runs ``digest`` in worker processes when there
+is more than one core, and in a thread of this process otherwise: same function, same results.
 
-A worker is a fresh interpreter (``python -m monitor.workers``) that imports only the parser
+A worker is a fresh interpreter (``python -m monitor.digest``) that imports only the parser
 and the classifier: it is never forked from this multi-threaded process, and it does not
 import the caller's ``__main__``. Jobs and results travel as length-prefixed pickles over its
 stdin and stdout (our own objects, between our own processes). A worker exits when its stdin
@@ -20,96 +18,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import itertools
 import os
 import pickle
 import signal
-import struct
 import sys
-import traceback
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, BinaryIO, Literal
+from typing import Literal
 
 from monitor.classify import Classifier
-from monitor.errors import ParseError
-from monitor.log import get_logger, setup_logging
-from monitor.model import Classification, ItemText, ParsedFeed, ParsedItem
-from monitor.parse import parse_feed
+from monitor.digest import HEADER, Digest, Job, digest, known_items, parsed_item_text
+from monitor.log import get_logger
+
+__all__ = ["Digest", "Job", "WorkerDied", "Workers", "known_items", "parsed_item_text",
+           "worker_count"]
 
 log = get_logger("monitor.workers")
 
-_HEADER = struct.Struct("!Q")
 _LIMIT = 1 << 30                        # a frame bigger than this is a protocol error
-
-
-@dataclass(frozen=True)
-class Job:
-    """One fetched body to parse, and the identities whose classification is not needed."""
-
-    body: bytes
-    url: str
-    headers: Mapping[str, str]
-    default_language: str | None
-    now: datetime
-    known: bytes = b""                    # see ``known_items``
-
-
-@dataclass
-class Digest:
-    """What ``digest`` made of a body: the feed, or the parse error, or the crash."""
-
-    feed: ParsedFeed | None = None
-    error: str | None = None              # ParseError: not a feed (the feed's failure)
-    crash: str | None = None              # a bug or a dead worker: logged with its traceback
-    classes: dict[str, Classification] = field(default_factory=dict)  # identity → result
-
-
-def parsed_item_text(it: ParsedItem) -> ItemText:
-    """The text the classifier reads for a parsed (not yet stored) item."""
-    return ItemText(id="", title=it.title or "", summary=it.summary or "",
-                    content=it.content or "", published=it.published, language=it.language,
-                    url=it.url)
-
-
-def _key(identity: str) -> bytes:
-    return hashlib.blake2b(identity.encode("utf-8", "surrogatepass"), digest_size=8).digest()
-
-
-def known_items(identities: Iterable[str]) -> bytes:
-    """Identities as ``Job.known`` carries them: 8 bytes of a hash each, about 30 times less
-    memory than a set of the strings (the daemon keeps one per feed). A collision only makes
-    the worker skip an item's classification, which the store then does itself."""
-    return b"".join(sorted({_key(i) for i in identities}))
-
-
-def digest(job: Job, classifier: Classifier | None) -> Digest:
-    """Parse one body and classify its items that are not in ``job.known``; never raises."""
-    try:
-        feed = parse_feed(job.body, url=job.url, headers=job.headers,
-                          default_language=job.default_language, now=job.now)
-    except ParseError as exc:
-        return Digest(error=str(exc))
-    except Exception as exc:  # noqa: BLE001 - the per-feed boundary, in the worker
-        return Digest(crash=_describe(exc))
-    out = Digest(feed=feed)
-    if classifier is None:
-        return out
-    known = {job.known[i:i + 8] for i in range(0, len(job.known), 8)}
-    try:
-        for it in feed.items:
-            if it.identity not in out.classes and _key(it.identity) not in known:
-                out.classes[it.identity] = classifier.classify(parsed_item_text(it), now=job.now)
-    except Exception as exc:  # noqa: BLE001 - the store classifies what is missing, and logs
-        log.error("worker_classify_failed", url=job.url, error=str(exc))
-    return out
-
-
-def _describe(exc: BaseException) -> str:
-    return "".join(traceback.format_exception_only(exc)).strip() + "\n" + "".join(
-        traceback.format_tb(exc.__traceback__)[-5:])
 
 
 def worker_count(setting: int | Literal["auto"]) -> int:
@@ -149,8 +74,8 @@ class _Worker:
         assert self.proc.stdout is not None
         try:
             while True:
-                head = await self.proc.stdout.readexactly(_HEADER.size)
-                (size,) = _HEADER.unpack(head)
+                head = await self.proc.stdout.readexactly(HEADER.size)
+                (size,) = HEADER.unpack(head)
                 if size > _LIMIT:
                     raise WorkerDied(f"frame of {size} bytes")
                 job_id, result = pickle.loads(await self.proc.stdout.readexactly(size))
@@ -183,7 +108,7 @@ class _Worker:
         fut: asyncio.Future[Digest] = asyncio.get_running_loop().create_future()
         self.pending[job_id] = fut
         data = pickle.dumps((job_id, job), protocol=pickle.HIGHEST_PROTOCOL)
-        self.proc.stdin.write(_HEADER.pack(len(data)) + data)
+        self.proc.stdin.write(HEADER.pack(len(data)) + data)
         return fut
 
     async def close(self) -> None:
@@ -208,7 +133,6 @@ class Workers:
         self.n = n
         self.timeout = timeout              # a job's limit in a worker; then the worker dies
         self.respawned = 0
-        self._pickled: bytes | None = None
         self._workers: list[_Worker] = []
         self._ids = itertools.count(1)
         self._spawning = asyncio.Lock()     # binds to the running loop at first use
@@ -227,14 +151,14 @@ class Workers:
         return self._workers
 
     async def _spawn(self) -> _Worker:
-        if self._pickled is None:
-            self._pickled = pickle.dumps(self.classifier, protocol=pickle.HIGHEST_PROTOCOL)
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "monitor.workers",
+            sys.executable, "-m", "monitor.digest",
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             limit=1 << 20)
         assert proc.stdin is not None
-        proc.stdin.write(_HEADER.pack(len(self._pickled)) + self._pickled)
+        # Pickled anew for each (rare) spawn rather than kept: it is the size of the watchlists.
+        pickled = pickle.dumps(self.classifier, protocol=pickle.HIGHEST_PROTOCOL)
+        proc.stdin.write(HEADER.pack(len(pickled)) + pickled)
         return _Worker(proc)
 
     async def digest(self, job: Job) -> Digest:
@@ -283,51 +207,3 @@ class Workers:
     async def aclose(self) -> None:
         workers, self._workers = self._workers, []
         await asyncio.gather(*(w.close() for w in workers))
-
-
-# -- the worker's side ------------------------------------------------------------------------
-
-
-def _read_frame(stream: BinaryIO) -> bytes | None:
-    head = stream.read(_HEADER.size)
-    if len(head) < _HEADER.size:
-        return None
-    (size,) = _HEADER.unpack(head)
-    data = stream.read(size)
-    return data if len(data) == size else None
-
-
-def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
-    """The worker's loop: a pickled Classifier first, then (id, Job) → (id, Digest)."""
-    first = _read_frame(stdin)
-    if first is None:
-        return
-    classifier: Any = pickle.loads(first)  # from our own parent process
-    _write_frame(stdout, (0, None))                 # ready
-    while (frame := _read_frame(stdin)) is not None:
-        job_id, job = pickle.loads(frame)
-        _write_frame(stdout, (job_id, digest(job, classifier)))
-
-
-def _write_frame(stream: BinaryIO, value: object) -> None:
-    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_HEADER.pack(len(data)) + data)
-    stream.flush()
-
-
-def main() -> None:
-    # The daemon handles SIGINT/SIGTERM by finishing in-flight work; its workers go when their
-    # input closes, so a terminal's Ctrl-C or systemd's SIGTERM to the group kills no job.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    out = sys.stdout.buffer
-    sys.stdout = sys.stderr              # nothing else may write into the result stream
-    setup_logging(os.environ.get("MONITOR_LOG_LEVEL", "info"), "json", sys.stderr)
-    serve(sys.stdin.buffer, out)
-
-
-if __name__ == "__main__":
-    # Run as monitor.workers, not __main__, so results pickle as monitor.workers.Digest.
-    from monitor.workers import main as _main
-
-    _main()

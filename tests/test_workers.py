@@ -1,6 +1,6 @@
 """Worker processes (monitor.workers): same results as in-process, and a dead worker loses nothing.
 
-Real processes (``python -m monitor.workers``) over real pipes; a worker's death is a real
+Real processes (``python -m monitor.digest``) over real pipes; a worker's death is a real
 SIGKILL, sent while the worker is stopped with a job in hand, so the order is certain.
 """
 
@@ -209,3 +209,20 @@ def test_the_pipeline_records_a_dead_worker_as_that_feed_s_failure(
     with engine.connect() as c:
         assert c.scalar(select(func.count(ItemRow.id))) == 2
         assert c.scalar(select(func.count(FetchAttemptRow.id))) == 1   # the good feed's
+
+
+def test_a_worker_logs_the_daemons_json_lines() -> None:
+    """Workers log without structlog; their lines carry the same keys as the daemon's."""
+    import json
+    import logging
+
+    from monitor.digest import _JsonLines
+
+    record = logging.LogRecord("monitor.workers", logging.ERROR, __file__, 1,
+                               "worker_classify_failed", None, None)
+    record.url, record.error = "http://x/feed", "boom"
+    line = json.loads(_JsonLines().format(record))
+    assert line["event"] == "worker_classify_failed" and line["level"] == "error"
+    assert (line["url"], line["error"]) == ("http://x/feed", "boom")
+    assert line["timestamp"].endswith("Z")
+    assert not {"msg", "args", "levelno", "pathname"} & set(line)

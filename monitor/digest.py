@@ -1,0 +1,168 @@
+"""One fetched body → its items and their classifications: the worker processes' stage.
+
+``digest`` parses a body (the lxml fast path or feedparser, then HTML to text and
+normalisation) and classifies the items the previous parse of the feed did not have. It is
+pure CPU work, run by ``monitor.workers`` in worker processes (or in a thread of the daemon).
+
+A worker process runs ``python -m monitor.digest`` and speaks a small protocol on its stdin
+and stdout: length-prefixed pickles (our own objects, between our own processes), a pickled
+Classifier first, then ``(id, Job)`` in and ``(id, Digest)`` out. It imports only the parser
+and the classifier (no asyncio, no structlog, no database), which keeps each worker small.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import pickle
+import signal
+import struct
+import sys
+import traceback
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, BinaryIO
+
+from monitor.classify import Classifier
+from monitor.errors import ParseError
+from monitor.model import Classification, ItemText, ParsedFeed, ParsedItem
+from monitor.parse import parse_feed
+
+log = logging.getLogger("monitor.workers")
+
+HEADER = struct.Struct("!Q")             # a frame: its length, then a pickle
+
+
+@dataclass(frozen=True)
+class Job:
+    """One fetched body to parse, and the identities whose classification is not needed."""
+
+    body: bytes
+    url: str
+    headers: Mapping[str, str]
+    default_language: str | None
+    now: datetime
+    known: bytes = b""                    # see ``known_items``
+
+
+@dataclass
+class Digest:
+    """What ``digest`` made of a body: the feed, or the parse error, or the crash."""
+
+    feed: ParsedFeed | None = None
+    error: str | None = None              # ParseError: not a feed (the feed's failure)
+    crash: str | None = None              # a bug or a dead worker: logged with its traceback
+    classes: dict[str, Classification] = field(default_factory=dict)  # identity → result
+
+
+def parsed_item_text(it: ParsedItem) -> ItemText:
+    """The text the classifier reads for a parsed (not yet stored) item."""
+    return ItemText(id="", title=it.title or "", summary=it.summary or "",
+                    content=it.content or "", published=it.published, language=it.language,
+                    url=it.url)
+
+
+def _key(identity: str) -> bytes:
+    return hashlib.blake2b(identity.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+
+
+def known_items(identities: Iterable[str]) -> bytes:
+    """Identities as ``Job.known`` carries them: 8 bytes of a hash each, about 30 times less
+    memory than a set of the strings (the daemon keeps one per feed). A collision only makes
+    the worker skip an item's classification, which the store then does itself."""
+    return b"".join(sorted({_key(i) for i in identities}))
+
+
+def digest(job: Job, classifier: Classifier | None) -> Digest:
+    """Parse one body and classify its items that are not in ``job.known``; never raises."""
+    try:
+        feed = parse_feed(job.body, url=job.url, headers=job.headers,
+                          default_language=job.default_language, now=job.now)
+    except ParseError as exc:
+        return Digest(error=str(exc))
+    except Exception as exc:  # noqa: BLE001 - the per-feed boundary, in the worker
+        return Digest(crash=_describe(exc))
+    out = Digest(feed=feed)
+    if classifier is None:
+        return out
+    known = {job.known[i:i + 8] for i in range(0, len(job.known), 8)}
+    try:
+        for it in feed.items:
+            if it.identity not in out.classes and _key(it.identity) not in known:
+                out.classes[it.identity] = classifier.classify(parsed_item_text(it), now=job.now)
+    except Exception as exc:  # noqa: BLE001 - the store classifies what is missing, and logs
+        log.error("worker_classify_failed", extra={"url": job.url, "error": str(exc)})
+    return out
+
+
+def _describe(exc: BaseException) -> str:
+    return "".join(traceback.format_exception_only(exc)).strip() + "\n" + "".join(
+        traceback.format_tb(exc.__traceback__)[-5:])
+
+
+def _read_frame(stream: BinaryIO) -> bytes | None:
+    head = stream.read(HEADER.size)
+    if len(head) < HEADER.size:
+        return None
+    (size,) = HEADER.unpack(head)
+    data = stream.read(size)
+    return data if len(data) == size else None
+
+
+def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
+    """The worker's loop: a pickled Classifier first, then (id, Job) → (id, Digest)."""
+    first = _read_frame(stdin)
+    if first is None:
+        return
+    classifier: Any = pickle.loads(first)  # from our own parent process
+    _write_frame(stdout, (0, None))                 # ready
+    while (frame := _read_frame(stdin)) is not None:
+        job_id, job = pickle.loads(frame)
+        _write_frame(stdout, (job_id, digest(job, classifier)))
+
+
+def _write_frame(stream: BinaryIO, value: object) -> None:
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(HEADER.pack(len(data)) + data)
+    stream.flush()
+
+
+def main() -> None:
+    # The daemon handles SIGINT/SIGTERM by finishing in-flight work; its workers go when their
+    # input closes, so a terminal's Ctrl-C or systemd's SIGTERM to the group kills no job.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    out = sys.stdout.buffer
+    sys.stdout = sys.stderr              # nothing else may write into the result stream
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_JsonLines())
+    logging.basicConfig(level=os.environ.get("MONITOR_LOG_LEVEL", "info").upper(),
+                        handlers=[handler])
+    serve(sys.stdin.buffer, out)
+
+
+class _JsonLines(logging.Formatter):
+    """The daemon's JSON log line (event, level, timestamp and the fixed keys), without
+    structlog: a worker imports only what parsing and classifying need."""
+
+    _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        extra = {k: v for k, v in vars(record).items() if k not in self._STANDARD}
+        line = {**extra, "event": record.getMessage(), "level": record.levelname.lower(),
+                "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat()
+                .replace("+00:00", "Z")}
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str)
+
+
+
+if __name__ == "__main__":
+    # Run as monitor.digest, not __main__, so results pickle as monitor.digest.Digest.
+    from monitor.digest import main as _main
+
+    _main()

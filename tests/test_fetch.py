@@ -562,3 +562,24 @@ def test_deflate_bomb_is_stopped_early(raw_server: Any) -> None:
     server = raw_server(serve)
     result = fetch(f"http://127.0.0.1:{server.port}/", local_settings(max_body_bytes=1_000_000))
     assert result.error_kind == "too_large" and result.bytes_read <= 1_000_001
+
+
+def test_a_cookie_set_by_a_consent_redirect_is_sent_on_the_next_poll(
+        httpserver: HTTPServer) -> None:
+    """Consent walls: the feed redirects to a page that sets a cookie and redirects back.
+    The first poll ends as a redirect loop (the feed's URL comes twice); the jar keeps the
+    cookie, so the next poll gets the feed. httpx's jar is only read when a response sets a
+    cookie (fetch._SetCookieCookies): this still works."""
+    def feed(request: Request) -> Response:
+        if request.cookies.get("consent") == "yes":
+            return Response(RSS, content_type="application/rss+xml")
+        return Response(b"", status=302, headers={"Location": "/consent"})
+    httpserver.expect_request("/feed").respond_with_handler(feed)
+    httpserver.expect_request("/consent").respond_with_data(
+        b"", status=302, headers={"Location": "/feed", "Set-Cookie": "consent=yes; Path=/"})
+
+    async def twice(f: Fetcher) -> tuple[FetchResult, FetchResult]:
+        return await f.fetch(httpserver.url_for("/feed")), await f.fetch(httpserver.url_for("/feed"))
+    first, second = run(twice)
+    assert first.error_kind == "redirect"
+    assert second.ok and second.body == RSS

@@ -34,7 +34,10 @@ async def run(args: argparse.Namespace) -> None:
     config = bench_config(
         urls, db.url,
         schedule={"tick": "1s", "jitter": 0.05, "default_interval": f"{args.interval}s"},
-        alerting={"dedupe_window": "1s"},
+        # Every injected report is its own event: reports come at least 1.5 s apart, so their
+        # (whole-second) publication times always differ, and a window of 0 never groups two.
+        # With 1 s, two texts about one event (a nomination told twice) were rightly one alert.
+        alerting={"dedupe_window": "0s"},
         alerts={"channels": [{"name": "hook", "type": "webhook", "url": args.hook,
                               "timeout": "5s"}]})
     config = config.model_copy(update={"feeds": [f.model_copy(update={"interval": args.interval})

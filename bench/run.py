@@ -50,7 +50,21 @@ def machine() -> dict[str, Any]:
             break
     mem = Path("/proc/meminfo").read_text().split("\n")[0].split()[1]
     return {"nproc": os.cpu_count(), "cpu": model, "python": platform.python_version(),
-            "memory_gb": round(int(mem) / 1024 / 1024, 1), "kernel": platform.release()}
+            "memory_gb": round(int(mem) / 1024 / 1024, 1), "kernel": platform.release(),
+            "speed_probe_s": speed_probe()}
+
+
+def speed_probe() -> float:
+    """Seconds for a fixed pure-Python loop (best of 5): how fast this machine is right now,
+    so runs on different days (or different virtual machines) can be compared."""
+    best = float("inf")
+    for _ in range(5):
+        t0 = time.process_time()
+        total = 0
+        for i in range(2_000_000):
+            total += i
+        best = min(best, time.process_time() - t0)
+    return round(best * 5, 3)               # as for 10 million additions
 
 
 # -- baselines -------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -300,9 +301,11 @@ class Pipeline:
             for item in stored:
                 new_by_feed[item.feed_id] = new_by_feed.get(item.feed_id, 0) + 1
             self._detect(s, stored, now, summary, after)
+            attempts: list[dict[str, Any]] = []
             for p in polled:
                 self._finish_feed(s, rows[p.feed.id], p, outage, new_by_feed.get(p.feed.id, 0),
-                                  now, summary, after)
+                                  now, summary, after, attempts)
+            queries.record_attempts(s, attempts)
         for fn in after:
             fn()
         return summary
@@ -346,8 +349,8 @@ class Pipeline:
         after.append(count)
 
     def _finish_feed(self, s: Session, row: FeedRow, p: _Polled, outage: bool, new: int,
-                     now: datetime, summary: CycleSummary,
-                     after: list[Callable[[], None]]) -> None:
+                     now: datetime, summary: CycleSummary, after: list[Callable[[], None]],
+                     attempts: list[dict[str, Any]]) -> None:
         feed, result = p.feed, p.result
         if p.crash is not None:
             # A crash in the parser is logged and the feed released, as at the per-feed boundary.
@@ -374,10 +377,10 @@ class Pipeline:
                 row.silent_since = None
                 self._health_event(s, row, "recovered", now, "publishing again")
         seen = len(p.parsed.items) if p.parsed else 0
-        queries.record_attempt(s, feed_id=feed.id, started_at=p.started, url=feed.url,
-                               status=result.status, outcome=outcome,
-                               duration=result.duration, nbytes=result.bytes_read,
-                               seen=seen, new=new, error=error, worker=self.owner)
+        attempts.append(queries.attempt(
+            feed_id=feed.id, started_at=p.started, url=feed.url, status=result.status,
+            outcome=outcome, duration=result.duration, nbytes=result.bytes_read, seen=seen,
+            new=new, error=error, worker=self.owner))
         summary.items_new += new
         field_name = {"new": "ok", "unchanged": "unchanged", "not_modified": "not_modified",
                       "error": "failed"}[outcome]

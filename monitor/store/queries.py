@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, and_, bindparam, delete, func, or_, select, text, update
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from monitor.config import Config
@@ -44,12 +44,6 @@ class FeedState:
     unhealthy: bool
     last_unconditional_at: datetime | None
     outlet: str | None
-
-
-def _state(row: FeedRow) -> FeedState:
-    return FeedState(row.id, row.name, row.current_url or row.url, row.language, row.interval_s,
-                     row.etag, row.last_modified, row.body_hash, row.failures, row.unhealthy,
-                     row.last_unconditional_at, row.outlet)
 
 
 def sync_feeds(session: Session, config: Config, now: datetime) -> dict[str, list[str]]:
@@ -114,12 +108,30 @@ def claim_due_feeds(session: Session, *, owner: str, now: datetime, lease: timed
         cond.append(or_(FeedRow.next_check_at.is_(None), FeedRow.next_check_at <= now))
     if names:
         cond.append(FeedRow.name.in_(list(names)))
+    params: dict[str, Any] = {}
     skip = list(exclude)
-    if skip:
-        cond.append(FeedRow.id.not_in(skip))
-    rows = _lease(session, FeedRow, cond, (FeedRow.next_check_at, FeedRow.id), limit=limit,
-                  owner=owner, now=now, lease=lease)
-    return [_state(r) for r in rows]
+    if skip:                    # a parameter, not 1000 literals coerced on every claim
+        cond.append(FeedRow.id.not_in(bindparam("skip", expanding=True)))
+        params["skip"] = skip
+    # One statement: UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING what
+    # a poll needs, instead of loading whole rows and flushing their leases.
+    due = (select(FeedRow.id).where(and_(*cond)).order_by(FeedRow.next_check_at, FeedRow.id)
+           .limit(limit).with_for_update(skip_locked=True))
+    claim = (update(FeedRow).where(FeedRow.id.in_(due))
+             .values(lease_owner=owner, lease_until=now + lease)
+             .returning(*_STATE_COLUMNS)
+             .execution_options(synchronize_session=False))
+    rows = session.execute(claim, params).all()
+    return [FeedState(r.id, r.name, r.current_url or r.url, r.language, r.interval_s, r.etag,
+                      r.last_modified, r.body_hash, r.failures, r.unhealthy,
+                      r.last_unconditional_at, r.outlet)
+            for r in sorted(rows, key=lambda r: r.id)]
+
+
+_STATE_COLUMNS = (FeedRow.id, FeedRow.name, FeedRow.url, FeedRow.current_url, FeedRow.language,
+                  FeedRow.interval_s, FeedRow.etag, FeedRow.last_modified, FeedRow.body_hash,
+                  FeedRow.failures, FeedRow.unhealthy, FeedRow.last_unconditional_at,
+                  FeedRow.outlet)
 
 
 def _lease(session: Session, model: Any, cond: list[Any], order: tuple[Any, ...], *,
@@ -423,12 +435,23 @@ def unclassified_items(session: Session, limit: int) -> list[ItemRow]:
                                 .order_by(ItemRow.id).limit(limit)))
 
 
-def record_attempt(session: Session, *, feed_id: int, started_at: datetime, url: str,
-                   status: int | None, outcome: str, duration: float, nbytes: int,
-                   seen: int, new: int, error: str | None, worker: str) -> None:
-    session.add(FetchAttemptRow(feed_id=feed_id, started_at=started_at, url=url, status=status,
-                                outcome=outcome, duration=duration, bytes=nbytes,
-                                items_seen=seen, items_new=new, error=error, worker=worker))
+def attempt(*, feed_id: int, started_at: datetime, url: str, status: int | None, outcome: str,
+            duration: float, nbytes: int, seen: int, new: int, error: str | None,
+            worker: str) -> dict[str, Any]:
+    """One poll's record, for ``record_attempts``."""
+    return {"feed_id": feed_id, "started_at": started_at, "url": url, "status": status,
+            "outcome": outcome, "duration": duration, "bytes": nbytes, "items_seen": seen,
+            "items_new": new, "error": error, "worker": worker}
+
+
+def record_attempts(session: Session, attempts: Sequence[dict[str, Any]]) -> None:
+    """Poll records in one executemany INSERT (no ids read back, unlike the ORM's add)."""
+    if attempts:
+        session.execute(insert(FetchAttemptRow), list(attempts))
+
+
+def record_attempt(session: Session, **values: Any) -> None:
+    record_attempts(session, [attempt(**values)])
 
 
 # -- milestones and the outbox ---------------------------------------------------------------

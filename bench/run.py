@@ -330,13 +330,16 @@ def table(res: dict[str, Any]) -> str:
     row("cold cycle, feeds/s", "cold_feeds_per_s", "≥ 300")
     row("cold cycle, items/s stored+classified", "cold_items_per_s", "≥ 9,000")
     row("cold cycle, CPU seconds (all processes)", "cold_cpu_seconds")
+    row("cold cycle, CPU seconds of the daemon's own process", "cold_cpu_main_seconds")
     row("unchanged cycle, feeds/s", "unchanged_feeds_per_s", "≥ 1,000")
     row("304 cycle, feeds/s", "not_modified_feeds_per_s", "≥ 1,500")
     row(f"peak memory over {res['n_cycles']} cycles (PSS, all processes), MB", "peak_mb",
         "≤ 150")
     row("main process's peak RSS, MB", "main_peak_rss_mb")
-    row("memory after cycle 4 → last (PSS), MB", "steady_first_mb")
-    row("", "steady_last_mb", "no growth")
+    steady = [f"{res['cycles'][d]['summary'].get('steady_first_mb')} → "
+              f"{res['cycles'][d]['summary'].get('steady_last_mb')}" for d in res["dbs"]]
+    lines.append("| memory after cycle 4 → last (PSS), MB | " + " | ".join(steady)
+                 + " | no growth |")
     lines.append("")
     b = res["baselines"]
     lines.append("| baseline | value |")

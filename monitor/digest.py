@@ -139,9 +139,15 @@ def main() -> None:
     sys.stdout = sys.stderr              # nothing else may write into the result stream
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_JsonLines())
-    logging.basicConfig(level=os.environ.get("MONITOR_LOG_LEVEL", "info").upper(),
+    logging.basicConfig(level=log_level(os.environ.get("MONITOR_LOG_LEVEL", "info")),
                         handlers=[handler])
     serve(sys.stdin.buffer, out)
+
+
+def log_level(name: str) -> int:
+    """``MONITOR_LOG_LEVEL`` as the daemon reads it: an unknown name means info."""
+    level = logging.getLevelName(name.strip().upper())
+    return level if isinstance(level, int) else logging.INFO
 
 
 class _JsonLines(logging.Formatter):

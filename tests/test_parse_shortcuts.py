@@ -118,6 +118,14 @@ def test_script_guess_counts_letters_as_before(value: str) -> None:
     assert normalise.detect_language(value) == script_guess_reference(value)
 
 
+def test_fingerprint_with_a_final_sigma_at_the_cut() -> None:
+    """A capital sigma lower-cases to final ς when no cased letter follows (case-ignorable
+    characters such as "." and "ʰ" are skipped when looking): cutting before lower-casing
+    would change the 30th word. Found in review."""
+    summary = "w " * 29 + "ΑΣ." + "ʰ" * 380 + "a"
+    assert items.fingerprint("t", summary) == fingerprint_reference("t", summary)
+
+
 def test_shortcuts_on_the_corpus(corpus_texts: list[str]) -> None:
     assert len(corpus_texts) > 5000
     for value in corpus_texts:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from monitor.config import Config, FeedConfig
 from monitor.model import ParsedItem
@@ -98,6 +98,33 @@ def test_claims_are_disjoint_and_leases_expire(engine: Any) -> None:
     with mk.begin() as s:
         three = queries.claim_due_feeds(s, owner="r3", now=later, lease=lease, limit=10)
     assert len(three) == 10
+
+
+def test_a_claim_never_takes_more_than_its_limit_whatever_the_plan(pg_url: str) -> None:
+    """PostgreSQL may run ``UPDATE ... WHERE id IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)``
+    as a nested-loop semi join that re-runs the subquery per row: each run skips the rows the
+    statement already locked and takes more, past the LIMIT (found in review). The claim's
+    subquery is a CTE, which runs once. Forcing that plan shape here must not matter."""
+    from sqlalchemy import text
+
+    from monitor.store.db import upgrade
+
+    eng = make_engine(pg_url)
+    upgrade(eng)
+    mk = sessions(eng)
+    try:
+        with mk.begin() as s:
+            queries.sync_feeds(s, config(*[f"f{i}" for i in range(10)]), NOW)
+        with mk.begin() as s:
+            for knob in ("hashjoin", "mergejoin", "hashagg", "sort", "material"):
+                s.execute(text(f"SET LOCAL enable_{knob} = off"))
+            got = queries.claim_due_feeds(s, owner="r1", now=NOW,
+                                          lease=timedelta(minutes=5), limit=5)
+            leased = s.scalar(select(func.count()).select_from(FeedRow)
+                              .where(FeedRow.lease_owner == "r1"))
+        assert len(got) == 5 and leased == 5
+    finally:
+        eng.dispose()
 
 
 @pytest.mark.parametrize("bad", [datetime(2026, 1, 1)])

@@ -226,3 +226,12 @@ def test_a_worker_logs_the_daemons_json_lines() -> None:
     assert (line["url"], line["error"]) == ("http://x/feed", "boom")
     assert line["timestamp"].endswith("Z")
     assert not {"msg", "args", "levelno", "pathname"} & set(line)
+
+
+def test_a_workers_log_level_falls_back_to_info() -> None:
+    import logging
+
+    from monitor.digest import log_level
+
+    assert log_level("debug") == logging.DEBUG and log_level(" Warning ") == logging.WARNING
+    assert log_level("verbose") == logging.INFO and log_level("") == logging.INFO

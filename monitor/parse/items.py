@@ -131,10 +131,12 @@ _WORDS = re.compile(r"\w+", re.UNICODE)
 def fingerprint(title: str, summary: str) -> str:
     """sha1 of the lower-cased words of the title and of the first 30 words of the summary."""
     # The first 30 words usually lie in the first 400 characters: when 31 words start there,
-    # the 30th ended before the cut, so those 30 are the document's.
-    head = _WORDS.findall(summary[:400].lower())
+    # the 30th ended before the cut, so those 30 are the document's. (Lower-cased before the
+    # cut: a Greek capital sigma's lower case depends on what follows it.)
+    text = summary[:2000].lower()
+    head = _WORDS.findall(text[:400])
     first = head[:30] if len(head) > 30 else [
-        m.group() for m in islice(_WORDS.finditer(summary[:2000].lower()), 30)]
+        m.group() for m in islice(_WORDS.finditer(text), 30)]
     words = _WORDS.findall(title.lower()) + first
     return hashlib.sha1(" ".join(words).encode("utf-8")).hexdigest()
 

@@ -113,25 +113,30 @@ def claim_due_feeds(session: Session, *, owner: str, now: datetime, lease: timed
     if skip:                    # a parameter, not 1000 literals coerced on every claim
         cond.append(FeedRow.id.not_in(bindparam("skip", expanding=True)))
         params["skip"] = skip
-    # One statement: UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING what
-    # a poll needs, instead of loading whole rows and flushing their leases.
+    # One statement, WITH due AS (SELECT ... FOR UPDATE SKIP LOCKED) UPDATE ... RETURNING what a
+    # poll needs, instead of loading whole rows and flushing their leases. The CTE matters:
+    # PostgreSQL may re-run a plain IN (subquery) per row (a nested-loop semi join), and each
+    # re-run skips the rows already locked and takes more, past the LIMIT. A CTE with FOR
+    # UPDATE is never inlined, so it runs once.
     due = (select(FeedRow.id).where(and_(*cond)).order_by(FeedRow.next_check_at, FeedRow.id)
-           .limit(limit).with_for_update(skip_locked=True))
-    claim = (update(FeedRow).where(FeedRow.id.in_(due))
+           .limit(limit).with_for_update(skip_locked=True).cte("due"))
+    claim = (update(FeedRow).where(FeedRow.id.in_(select(due.c.id)))
              .values(lease_owner=owner, lease_until=now + lease)
              .returning(*_STATE_COLUMNS)
              .execution_options(synchronize_session=False))
-    rows = session.execute(claim, params).all()
+    rows = list(session.execute(claim, params))
+    # RETURNING has no order: the schedule's (unscheduled feeds first, as SQLite sorts them).
+    rows.sort(key=lambda r: (r.next_check_at is not None, r.next_check_at or now, r.id))
     return [FeedState(r.id, r.name, r.current_url or r.url, r.language, r.interval_s, r.etag,
                       r.last_modified, r.body_hash, r.failures, r.unhealthy,
                       r.last_unconditional_at, r.outlet)
-            for r in sorted(rows, key=lambda r: r.id)]
+            for r in rows]
 
 
 _STATE_COLUMNS = (FeedRow.id, FeedRow.name, FeedRow.url, FeedRow.current_url, FeedRow.language,
                   FeedRow.interval_s, FeedRow.etag, FeedRow.last_modified, FeedRow.body_hash,
                   FeedRow.failures, FeedRow.unhealthy, FeedRow.last_unconditional_at,
-                  FeedRow.outlet)
+                  FeedRow.outlet, FeedRow.next_check_at)
 
 
 def _lease(session: Session, model: Any, cond: list[Any], order: tuple[Any, ...], *,

@@ -124,9 +124,14 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
         _write_frame(stdout, (job_id, digest(job, classifier)))
 
 
-def _write_frame(stream: BinaryIO, value: object) -> None:
+def frame(value: object) -> bytes:
+    """``value`` as one frame of the protocol: its pickle's length, then the pickle."""
     data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(HEADER.pack(len(data)) + data)
+    return HEADER.pack(len(data)) + data
+
+
+def _write_frame(stream: BinaryIO, value: object) -> None:
+    stream.write(frame(value))
     stream.flush()
 
 
@@ -145,7 +150,7 @@ def main() -> None:
 
 
 def log_level(name: str) -> int:
-    """``MONITOR_LOG_LEVEL`` as the daemon reads it: an unknown name means info."""
+    """A worker's level from ``MONITOR_LOG_LEVEL``: any standard name; unknown means info."""
     level = logging.getLevelName(name.strip().upper())
     return level if isinstance(level, int) else logging.INFO
 
@@ -164,7 +169,6 @@ class _JsonLines(logging.Formatter):
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, default=str)
-
 
 
 if __name__ == "__main__":

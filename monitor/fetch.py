@@ -313,21 +313,20 @@ class _SetCookieCookies(httpx.Cookies):
 
 
 class _Client(httpx.AsyncClient):
-    """``httpx.AsyncClient`` with ``_SetCookieCookies`` sharing its jar. Cookies still work as
-    httpx's do (a consent redirect that sets one, then wants it back, is followed)."""
+    """``httpx.AsyncClient`` whose cookies are ``_SetCookieCookies``. Cookies still work as
+    httpx's do (a cookie set by one poll is sent on the next)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.cookies = self._cookies            # httpx's __init__ bypasses the setter
 
     @property
     def cookies(self) -> httpx.Cookies:
-        jar = self._cookies.jar
-        mine = getattr(self, "_set_cookie_cookies", None)
-        if mine is None or mine.jar is not jar:
-            mine = self._set_cookie_cookies = _SetCookieCookies()
-            mine.jar = jar
-        return mine
+        return self._cookies
 
     @cookies.setter
     def cookies(self, cookies: Any) -> None:
-        self._cookies = httpx.Cookies(cookies)
+        self._cookies = _SetCookieCookies(cookies)
 
 
 class _Inflater:

@@ -293,7 +293,7 @@ class Pipeline:
         after: list[Callable[[], None]] = []
         classify = self._classify_parsed(now, polled)
         with self.sessions.begin() as s:
-            rows = queries.feeds_by_id(s, [p.feed.id for p in polled])
+            rows = queries.rows_by_id(s, FeedRow, [p.feed.id for p in polled])
             stored = queries.store_items(
                 s, [(p.feed.id, p.parsed.items) for p in polled if p.parsed is not None
                     and p.crash is None], now, classify=classify)

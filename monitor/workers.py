@@ -26,7 +26,7 @@ import sys
 from typing import Literal
 
 from monitor.classify import Classifier
-from monitor.digest import HEADER, Digest, Job, digest, known_items, parsed_item_text
+from monitor.digest import HEADER, Digest, Job, digest, frame, known_items, parsed_item_text
 from monitor.log import get_logger
 
 __all__ = ["Digest", "Job", "WorkerDied", "Workers", "known_items", "parsed_item_text",
@@ -107,8 +107,7 @@ class _Worker:
         assert self.proc.stdin is not None
         fut: asyncio.Future[Digest] = asyncio.get_running_loop().create_future()
         self.pending[job_id] = fut
-        data = pickle.dumps((job_id, job), protocol=pickle.HIGHEST_PROTOCOL)
-        self.proc.stdin.write(HEADER.pack(len(data)) + data)
+        self.proc.stdin.write(frame((job_id, job)))
         return fut
 
     async def close(self) -> None:
@@ -157,8 +156,7 @@ class Workers:
             limit=1 << 20)
         assert proc.stdin is not None
         # Pickled anew for each (rare) spawn rather than kept: it is the size of the watchlists.
-        pickled = pickle.dumps(self.classifier, protocol=pickle.HIGHEST_PROTOCOL)
-        proc.stdin.write(HEADER.pack(len(pickled)) + pickled)
+        proc.stdin.write(frame(self.classifier))
         return _Worker(proc)
 
     async def digest(self, job: Job) -> Digest:

@@ -59,7 +59,7 @@ def seed(engine: Any, cfg: Config, *, title: str = "Senate confirms ambassador t
                           first_item_id=item.id, sources=1, alerted=True, stale=False)
         s.add(ms)
         s.flush()
-        queries.add_source(s, "m1", item.id, "completed", ms.evidence, 0.9, NOW)
+        queries.attach_source(s, "m1", item.id, "completed", ms.evidence, 0.9, NOW)
         enqueue_milestone(s, cfg, ms, NOW)
     return "m1"
 

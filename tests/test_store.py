@@ -161,9 +161,9 @@ def test_old_poll_records_are_pruned(engine: Any) -> None:
     with mk.begin() as s:
         fid = s.scalar(select(FeedRow.id))
         for days in (40, 31, 1):
-            queries.record_attempt(s, feed_id=fid, started_at=NOW - timedelta(days=days),
-                                   url="u", status=200, outcome="new", duration=0.1, nbytes=1,
-                                   seen=1, new=1, error=None, worker="w")
+            queries.record_attempts(s, [queries.attempt(
+                feed_id=fid, started_at=NOW - timedelta(days=days), url="u", status=200,
+                outcome="new", duration=0.1, nbytes=1, seen=1, new=1, error=None, worker="w")])
     with mk.begin() as s:
         assert queries.prune_fetch_attempts(s, before=NOW - timedelta(days=30), limit=1) == 1
         assert queries.prune_fetch_attempts(s, before=NOW - timedelta(days=30), limit=10) == 1

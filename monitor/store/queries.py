@@ -172,11 +172,6 @@ def rows_by_id(session: Session, model: type[_Row], ids: Sequence[int]) -> dict[
     return out
 
 
-def feeds_by_id(session: Session, ids: Sequence[int]) -> dict[int, FeedRow]:
-    """The feed rows of a batch, in one query."""
-    return rows_by_id(session, FeedRow, ids)
-
-
 def feed_by_id(session: Session, feed_id: int) -> FeedRow:
     row = session.get(FeedRow, feed_id)
     assert row is not None
@@ -455,10 +450,6 @@ def record_attempts(session: Session, attempts: Sequence[dict[str, Any]]) -> Non
         session.execute(insert(FetchAttemptRow), list(attempts))
 
 
-def record_attempt(session: Session, **values: Any) -> None:
-    record_attempts(session, [attempt(**values)])
-
-
 # -- milestones and the outbox ---------------------------------------------------------------
 
 
@@ -487,18 +478,9 @@ def is_source(session: Session, milestone_id: str, item_id: int) -> bool:
         MilestoneSourceRow.item_id == item_id)) is not None
 
 
-def add_source(session: Session, milestone_id: str, item_id: int, status: str, evidence: str,
-               confidence: float, now: datetime) -> bool:
-    """Attach an item to a milestone; False when it was already attached."""
-    if is_source(session, milestone_id, item_id):
-        return False
-    attach_source(session, milestone_id, item_id, status, evidence, confidence, now)
-    return True
-
-
 def attach_source(session: Session, milestone_id: str, item_id: int, status: str,
                   evidence: str, confidence: float, now: datetime) -> None:
-    """``add_source`` without the check, for an item known not to be attached yet."""
+    """Attach an item to a milestone; it must not be attached yet (see ``is_source``)."""
     session.add(MilestoneSourceRow(milestone_id=milestone_id, item_id=item_id, status=status,
                                    evidence=evidence, confidence=confidence, added_at=now))
 

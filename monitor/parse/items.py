@@ -7,6 +7,7 @@ import json
 import math
 import re
 import time
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -56,14 +57,16 @@ def build_items(entries: list[Entry], *, url: str, feed_language: str | None,
     # Entries that share an id (a guid copied to every item, or one page URL for every post)
     # but differ in text all get an id derived from their text, so none is lost; exact
     # repeats are dropped. Deterministic for a given document.
+    counts = Counter(item.identity for item in built)
     groups: dict[str, set[str]] = {}
     for item in built:
-        groups.setdefault(item.identity, set()).add(_item_hash(item))
+        if counts[item.identity] > 1:
+            groups.setdefault(item.identity, set()).add(_item_hash(item))
     items: list[ParsedItem] = []
     seen: set[str] = set()
     duplicates = 0
     for item in built:
-        if len(groups[item.identity]) > 1:
+        if len(groups.get(item.identity, ())) > 1:
             item = replace(item, identity=f"{item.identity}|{_item_hash(item)[:16]}")
         if item.identity in seen:
             duplicates += 1
@@ -84,8 +87,10 @@ def _item(entry: Entry, *, url: str, feed_language: str | None,
     if not (entry.title or entry.summary or entry.content or entry.link):
         return None
     link = entry.link.strip() if entry.link else None
-    if link and not urlsplit(link).scheme:
+    parts = urlsplit(link) if link else None
+    if link and parts and not parts.scheme:
         link = urljoin(url, link)
+        parts = urlsplit(link)
     canonical = canonical_url(link) if link else None
     published = sane_date(entry.parsed_date, now) if entry.parsed_date else None
     if published is None:
@@ -96,8 +101,8 @@ def _item(entry: Entry, *, url: str, feed_language: str | None,
     # A link-based identity keeps the fragment: some blogs (scripting.com) give every post
     # the same page URL with a different "#anchor".
     link_identity = None
-    if canonical and link:
-        fragment = urlsplit(link).fragment
+    if canonical and parts:
+        fragment = parts.fragment
         link_identity = f"{canonical}#{fragment}" if fragment else canonical
     identity = (entry.id or "").strip() or link_identity or _sha256(
         entry.title + "\n" + (entry.summary or entry.content))
@@ -147,9 +152,10 @@ def json_safe(value: Any, *, depth: int = 0) -> Any:
         return None
     if isinstance(value, Mapping):
         # "*_parsed" struct_times repeat the date strings next to them.
-        result = {str(k): json_safe(v, depth=depth + 1) for k, v in list(value.items())[:200]
-                  if not str(k).endswith("_parsed")}
-        if depth == 0 and len(json.dumps(result, ensure_ascii=False)) > MAX_RAW_BYTES:
+        result = {key: json_safe(v, depth=depth + 1) for k, v in islice(value.items(), 200)
+                  if not (key := str(k)).endswith("_parsed")}
+        if depth == 0 and _json_bound(result) > MAX_RAW_BYTES and len(
+                json.dumps(result, ensure_ascii=False)) > MAX_RAW_BYTES:
             result = _shrink(result)
         return result
     if isinstance(value, str):
@@ -168,6 +174,18 @@ def json_safe(value: Any, *, depth: int = 0) -> Any:
     if isinstance(value, Iterable):
         return [json_safe(v, depth=depth + 1) for v in list(value)[:100]]
     return str(value)[:MAX_RAW_STRING]
+
+
+def _json_bound(value: dict[str, Any]) -> float:
+    """An upper bound of len(json.dumps(value, ensure_ascii=False)) when every value is a
+    string (a character takes at most 6, as "\\u001f"; 8 more per pair, 2 for the braces),
+    else infinity."""
+    chars = 0
+    for key, item in value.items():
+        if type(item) is not str:
+            return math.inf
+        chars += len(key) + len(item)
+    return 6 * chars + 8 * len(value) + 2
 
 
 def _shrink(raw: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ MAX_HTML_INPUT = 2_000_000          # characters of markup we are willing to par
 
 _DROP_TAGS = ("script", "style", "noscript", "template", "head", "iframe", "object", "embed",
               "svg", "math", "form", "button", "select", "textarea")
+_DROP = frozenset(_DROP_TAGS)
 _BLOCK_TAGS = frozenset({
     "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption",
     "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav",
@@ -60,14 +61,35 @@ def html_to_text(markup: str) -> str:
                                              parser=_HTML_PARSER)
     except (lxml.etree.LxmlError, ValueError):
         return _collapse(html.unescape(_TAG.sub(" ", markup)))
-    for element in list(root.iter(*_DROP_TAGS)):
-        element.drop_tree()           # keeps the tail text
-    # Blocks on lines of their own: a line break before each block's text and before its tail,
-    # then lxml's own text serialisation (C) instead of a walk in Python.
-    for element in root.iter(*_BLOCK_TAGS):
-        element.text = "\n" + element.text if element.text else "\n"
-        element.tail = "\n" + element.tail if element.tail else "\n"
-    return _collapse(lxml.etree.tostring(root, method="text", encoding=str, with_tail=False))
+    return _collapse(_text(root))
+
+
+def _text(root: Any) -> str:
+    """The tree's text in document order, a line break at each end of a block; the elements
+    to drop are skipped but their tail text kept. Reads the tree, never changes it (setting
+    lxml text nodes costs more than the walk)."""
+    out: list[str] = []
+    walk = lxml.etree.iterwalk(root, events=("start", "end"))
+    for event, element in walk:
+        tag = element.tag
+        if event == "start":
+            if tag in _DROP:
+                walk.skip_subtree()   # its "end" still comes, for the tail
+                continue
+            if tag in _BLOCK_TAGS:
+                out.append("\n")
+            text = element.text
+            if text:
+                out.append(text)
+        elif element is root:
+            break
+        else:
+            if tag in _BLOCK_TAGS:
+                out.append("\n")
+            tail = element.tail
+            if tail:
+                out.append(tail)
+    return "".join(out)
 
 
 def field_text(value: str | None, detail: Mapping[str, Any] | None = None, limit: int = MAX_TEXT) -> str:

@@ -295,3 +295,15 @@ def test_relative_links_resolved_against_feed_url() -> None:
     feed = parse_feed(rss("<item><title>a</title><link>/posts/1</link></item>"),
                       url="https://x.org/feed.xml", now=NOW)
     assert feed.items[0].url == "https://x.org/posts/1"
+
+
+@pytest.mark.parametrize("fast_path", [True, False])
+def test_a_link_urllib_cannot_split_costs_only_its_own_url(fast_path: bool) -> None:
+    """"http://[oops/" (an unclosed IPv6 host) made urlsplit raise, which failed the whole
+    feed: every other item was lost. The item keeps the link as written."""
+    body = rss("<item><title>a</title><link>http://[oops/x</link></item>"
+               "<item><title>b</title><link>https://ok.example/b#top</link></item>")
+    feed = parse_feed(body, url="https://x.org/feed.xml", now=NOW, fast_path=fast_path)
+    assert [(i.title, i.url, i.identity) for i in feed.items] == [
+        ("a", "http://[oops/x", "http://[oops/x"),
+        ("b", "https://ok.example/b", "https://ok.example/b#top")]

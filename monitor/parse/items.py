@@ -87,10 +87,15 @@ def _item(entry: Entry, *, url: str, feed_language: str | None,
     if not (entry.title or entry.summary or entry.content or entry.link):
         return None
     link = entry.link.strip() if entry.link else None
-    parts = urlsplit(link) if link else None
-    if link and parts and not parts.scheme:
-        link = urljoin(url, link)
-        parts = urlsplit(link)
+    parts = None
+    if link:
+        try:
+            parts = urlsplit(link)
+            if not parts.scheme:
+                link = urljoin(url, link)
+                parts = urlsplit(link)
+        except ValueError:          # "http://[oops/": kept as it is, not the feed's failure
+            parts = None
     canonical = canonical_url(link) if link else None
     published = sane_date(entry.parsed_date, now) if entry.parsed_date else None
     if published is None:
@@ -101,8 +106,8 @@ def _item(entry: Entry, *, url: str, feed_language: str | None,
     # A link-based identity keeps the fragment: some blogs (scripting.com) give every post
     # the same page URL with a different "#anchor".
     link_identity = None
-    if canonical and parts:
-        fragment = parts.fragment
+    if canonical:
+        fragment = parts.fragment if parts else ""
         link_identity = f"{canonical}#{fragment}" if fragment else canonical
     identity = (entry.id or "").strip() or link_identity or _sha256(
         entry.title + "\n" + (entry.summary or entry.content))

@@ -55,14 +55,21 @@ def script_guess_reference(value: str) -> str:
     return "ru" if cyr > len(re.findall("[A-Za-z]", head)) else "en"
 
 
+_HTML_PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, no_network=True,
+                                    recover=True, default_doctype=False)
+
+
 def html_text_reference(markup: str) -> str:
     """html_to_text as it was: drop_tree the dropped elements, then set a line break into
     each block's text and tail, then lxml's text serialisation."""
     markup = text.CONTROL_CHARS.sub("", markup[:text.MAX_HTML_INPUT])
     if not text._TAG_LIKE.search(markup):
         return text._collapse(html.unescape(markup) if "&" in markup else markup)
-    root = lxml.html.document_fromstring(f"<html><body>{markup}</body></html>",
-                                         parser=text._HTML_PARSER)
+    try:
+        root = lxml.html.document_fromstring(f"<html><body>{markup}</body></html>",
+                                             parser=_HTML_PARSER)
+    except (lxml.etree.LxmlError, ValueError):
+        return text._collapse(html.unescape(text._TAG.sub(" ", markup)))
     for element in list(root.iter(*text._DROP_TAGS)):
         element.drop_tree()
     for element in root.iter(*text._BLOCK_TAGS):

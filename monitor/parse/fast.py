@@ -136,16 +136,16 @@ def _children(element: Any) -> Iterator[tuple[str, Any]]:
 def _fix(text: str) -> str:
     """feedparser's post-processing of every text value it stores (mixin.pop).
 
-    Each step is skipped when it cannot change the text: ASCII changes in neither; only text
-    all below U+0100 can be re-read as UTF-8; only C1 controls are in the cp1252 map.
+    Each step is skipped when it cannot change the text: ASCII changes in neither; only C1
+    controls are in the cp1252 map. (Text with a character above U+00FF fails the Latin-1
+    encoding at that character, which is cheaper than looking for one first.)
     """
     if text.isascii():
         return text
-    if max(text) <= "\xff":
-        try:
-            text = text.encode("iso-8859-1").decode("utf-8")
-        except UnicodeDecodeError:
-            pass
+    try:
+        text = text.encode("iso-8859-1").decode("utf-8")
+    except UnicodeError:
+        pass
     return text.translate(_cp1252) if _C1.search(text) else text
 
 

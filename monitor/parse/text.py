@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import lxml.etree
-import lxml.html
 
 MAX_TITLE = 2_000
 MAX_TEXT = 100_000
@@ -32,8 +31,10 @@ _OTHER_SPACE = re.compile(f"[{_SPACE_CLASS}]")
 _TAG_LIKE = re.compile(r"<[a-zA-Z/!]")
 _TAG = re.compile(r"<[^>]*>")
 # Parsing HTML with lxml: no network, no DTD, comments and PIs dropped. Nothing is executed.
-_HTML_PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, no_network=True,
-                                    recover=True, default_doctype=False)
+# lxml.etree's parser, not lxml.html's: the latter calls back into Python for every element
+# to pick its class, and we only read text.
+_HTML_PARSER = lxml.etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True,
+                                     recover=True, default_doctype=False)
 
 
 def _collapse(text: str) -> str:
@@ -57,9 +58,10 @@ def html_to_text(markup: str) -> str:
     if not _TAG_LIKE.search(markup):
         return _collapse(html.unescape(markup) if "&" in markup else markup)
     try:
-        root = lxml.html.document_fromstring(f"<html><body>{markup}</body></html>",
-                                             parser=_HTML_PARSER)
+        root = lxml.etree.fromstring(f"<html><body>{markup}</body></html>", parser=_HTML_PARSER)
     except (lxml.etree.LxmlError, ValueError):
+        root = None
+    if root is None:
         return _collapse(html.unescape(_TAG.sub(" ", markup)))
     return _collapse(_text(root))
 

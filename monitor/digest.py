@@ -29,7 +29,6 @@ from typing import Any, BinaryIO
 from monitor.classify import Classifier
 from monitor.errors import ParseError
 from monitor.model import Classification, ItemText, ParsedFeed, ParsedItem
-from monitor.parse import parse_feed
 
 log = logging.getLogger("monitor.workers")
 
@@ -78,6 +77,10 @@ def known_items(identities: Iterable[str]) -> bytes:
 
 def digest(job: Job, classifier: Classifier | None) -> Digest:
     """Parse one body and classify its items that are not in ``job.known``; never raises."""
+    # Imported here, not at the top: the daemon imports this module for its types, and with
+    # worker processes it never parses, so it does not load feedparser, lxml and w3lib
+    # (about 8 MB of its memory). Workers import the parser when they start (``main``).
+    from monitor.parse import parse_feed  # noqa: PLC0415
     try:
         feed = parse_feed(job.body, url=job.url, headers=job.headers,
                           default_language=job.default_language, now=job.now)
@@ -146,6 +149,7 @@ def main() -> None:
     handler.setFormatter(_JsonLines())
     logging.basicConfig(level=log_level(os.environ.get("MONITOR_LOG_LEVEL", "info")),
                         handlers=[handler])
+    import monitor.parse  # noqa: F401, PLC0415 - before the first job, not during it
     serve(sys.stdin.buffer, out)
 
 

@@ -357,7 +357,12 @@ class _ItemInsert:
         return (*head, _json_list(c.watchlists), _json_list(c.actors),
                 _json_list(c.to_json()["milestones"]) if c.milestones else "[]", self._now,
                 c.relevant, c.score,
-                json.dumps(c.versions, sort_keys=True) if c.versions else None)
+                _SORTED_JSON.encode(c.versions) if c.versions else None)
+
+
+# What json.dumps(value, sort_keys=True) gives, without building an encoder per call (dumps
+# reuses its cached one only with the default options).
+_SORTED_JSON = json.JSONEncoder(sort_keys=True)
 
 
 def _json_list(values: Sequence[Any]) -> str:
@@ -427,7 +432,7 @@ def save_classification(session: Session, row: ItemRow, c: Classification, now: 
     row.watchlists = list(c.watchlists)
     row.actors = list(c.actors)
     row.milestones = c.to_json()["milestones"]
-    row.classifier_version = json.dumps(c.versions, sort_keys=True) if c.versions else None
+    row.classifier_version = _SORTED_JSON.encode(c.versions) if c.versions else None
 
 
 def unclassified_items(session: Session, limit: int) -> list[ItemRow]:

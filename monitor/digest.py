@@ -12,6 +12,8 @@ and the classifier (no asyncio, no structlog, no database), which keeps each wor
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import logging
@@ -150,7 +152,22 @@ def main() -> None:
     logging.basicConfig(level=log_level(os.environ.get("MONITOR_LOG_LEVEL", "info")),
                         handlers=[handler])
     import monitor.parse  # noqa: F401, PLC0415 - before the first job, not during it
+    _widen_pipes()
     serve(sys.stdin.buffer, out)
+
+
+PIPE_BYTES = 1 << 20
+
+
+def _widen_pipes() -> None:
+    """Pipes of 1 MB instead of 64 KB (Linux): room for a few dozen results, so the worker
+    goes on parsing while the daemon's event loop, busy elsewhere, has not read them yet
+    (with 64 KB, one or two results filled the pipe and the worker sat waiting)."""
+    if not hasattr(fcntl, "F_SETPIPE_SZ"):
+        return
+    for fd in (0, 1):
+        with contextlib.suppress(OSError):    # not a pipe, or above pipe-max-size
+            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
 
 
 def log_level(name: str) -> int:

@@ -203,7 +203,8 @@ def bench_cycles(farm: Farm, urls_file: Path, db: str, cycles: int, log: Path) -
             out["cycles"].append(r)
             print(f"  {db:8} cycle {r['cycle']:2} {r['kind']:9} {r['seconds']:7.2f}s "
                   f"{r['feeds'] / r['seconds']:8.0f} feeds/s {r['items_new']:6} new "
-                  f"cpu {r['cpu_seconds']:6.2f}s (main {r['cpu_main_seconds']:5.2f}s) pss {r['tree_pss_mb']:.0f} MB "
+                  f"cpu {r['cpu_seconds']:6.2f}s (main {r['cpu_main_seconds']:5.2f}s, "
+                  f"gc {r.get('gc_seconds', 0):4.2f}s) pss {r['tree_pss_mb']:.0f} MB "
                   f"(peak {r['tree_peak_pss_mb']:.0f}, {r['processes']} procs) "
                   f"{'errors: ' + str(r['errors']) if r['errors'] else ''}", flush=True)
     sampler.stop()

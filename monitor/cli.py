@@ -209,6 +209,7 @@ def engine_is_sqlite(c: Ctx) -> bool:
 def poll(c: Ctx, once: bool, feeds: tuple[str, ...], no_deliver: bool) -> None:
     """Poll every enabled feed now (intervals ignored), detect, deliver pending alerts, exit."""
     from monitor.pipeline import Pipeline
+    from monitor.runtime import settle_gc
 
     config = c.config
     known = {f.name for f in config.feeds}
@@ -223,6 +224,7 @@ def poll(c: Ctx, once: bool, feeds: tuple[str, ...], no_deliver: bool) -> None:
         try:
             await asyncio.to_thread(pipe.sync_feeds)
             await asyncio.to_thread(pipe.classify_pending)
+            settle_gc()
             summary = await pipe.poll_due(names=list(feeds) or None, ignore_schedule=True)
             stats = None if no_deliver else await pipe.deliver()
             return summary, stats

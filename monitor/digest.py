@@ -82,7 +82,7 @@ def digest(job: Job, classifier: Classifier | None) -> Digest:
     # Imported here, not at the top: the daemon imports this module for its types, and with
     # worker processes it never parses, so it does not load feedparser, lxml and w3lib
     # (about 8 MB of its memory). Workers import the parser when they start (``main``).
-    from monitor.parse import parse_feed  # noqa: PLC0415
+    from monitor.parse import parse_feed
     try:
         feed = parse_feed(job.body, url=job.url, headers=job.headers,
                           default_language=job.default_language, now=job.now)
@@ -151,7 +151,7 @@ def main() -> None:
     handler.setFormatter(_JsonLines())
     logging.basicConfig(level=log_level(os.environ.get("MONITOR_LOG_LEVEL", "info")),
                         handlers=[handler])
-    import monitor.parse  # noqa: F401, PLC0415 - before the first job, not during it
+    import monitor.parse  # noqa: F401 - before the first job, not during it
     _widen_pipes()
     serve(sys.stdin.buffer, out)
 

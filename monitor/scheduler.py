@@ -25,6 +25,7 @@ from monitor.config import Config, load_config
 from monitor.errors import ConfigError
 from monitor.log import get_logger
 from monitor.pipeline import Pipeline
+from monitor.runtime import settle_gc
 from monitor.web import Health, build_app, make_server
 
 log = get_logger("monitor.scheduler")
@@ -61,8 +62,9 @@ class Daemon:
             server_task = asyncio.create_task(server.serve())
         changes = await asyncio.to_thread(self.pipeline.sync_feeds)
         await self.pipeline.workers.start()
+        frozen = settle_gc()
         log.info("daemon_started", feeds=len(self.config.feeds), listen=self.config.http.listen,
-                 **{k: len(v) for k, v in changes.items()})
+                 gc_frozen=frozen, **{k: len(v) for k, v in changes.items()})
         sched = AsyncIOScheduler(timezone=UTC, job_defaults={"coalesce": True,
                                                               "max_instances": 1,
                                                               "misfire_grace_time": 30})
@@ -131,6 +133,7 @@ class Daemon:
             self.pipeline = new
             await old.aclose()
             changes = await asyncio.to_thread(self.pipeline.sync_feeds)
+            settle_gc()                     # the new classifier and pipeline are kept too
             log.info("config_reloaded", **{k: v for k, v in changes.items()})
 
     async def tick(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -81,6 +82,9 @@ def test_run_polls_serves_reloads_and_stops(tmp_path: Path, db_url: str,
         out, err = p.communicate(timeout=30)
     assert p.returncode == 0, err
     assert "daemon_stopped" in err
+    started = next(json.loads(line) for line in err.splitlines()
+                   if '"daemon_started"' in line)
+    assert started["gc_frozen"] > 10_000    # start-up objects are out of the collector's way
 
 
 def test_second_daemon_on_one_sqlite_file_is_refused(tmp_path: Path, sqlite_url: str) -> None:

@@ -25,7 +25,11 @@ GC_THRESHOLDS = (10_000, 10, 10)
 def settle_gc() -> int:
     """Once what the process keeps is loaded (and again after a config reload): collect,
     move every surviving object to the permanent generation, which collections never scan,
-    and raise the thresholds. Returns how many objects are now permanent."""
+    and raise the thresholds. Returns how many objects are now permanent.
+
+    Objects frozen earlier are thawed and collected with the rest first: after a reload, the
+    old pipeline and classifier are garbage, and frozen garbage in a cycle would never go."""
+    gc.unfreeze()
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)

@@ -80,3 +80,21 @@ def test_every_command_is_in_the_readme() -> None:
             names.append(name)
     missing = [n for n in names if f"monitor {n}" not in readme]
     assert missing == []
+
+
+def test_settle_gc_lets_go_of_what_was_frozen_before() -> None:
+    """A reload settles again: the old pipeline, frozen at start, must still be collectable."""
+    code = """
+import gc, weakref
+from monitor.runtime import GC_THRESHOLDS, settle_gc
+class Node: pass
+old = Node(); old.self = old                  # a cycle: only the collector frees it
+ref = weakref.ref(old)
+assert settle_gc() > 0 and ref() is not None  # frozen with the rest of start-up
+del old
+settle_gc()
+print(ref() is None, gc.get_threshold() == GC_THRESHOLDS)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "True True"

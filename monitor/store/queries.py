@@ -450,9 +450,12 @@ def attempt(*, feed_id: int, started_at: datetime, url: str, status: int | None,
 
 
 def record_attempts(session: Session, attempts: Sequence[dict[str, Any]]) -> None:
-    """Poll records in one executemany INSERT (no ids read back, unlike the ORM's add)."""
+    """Poll records in one executemany INSERT (no ids read back, unlike the ORM's add), on
+    the table rather than the mapped class: the ORM's bulk-insert preparation was 8% of a
+    304 cycle's CPU. Column defaults apply the same way."""
     if attempts:
-        session.execute(insert(FetchAttemptRow), list(attempts))
+        session.connection().execute(insert(cast(Table, FetchAttemptRow.__table__)),
+                                     list(attempts))
 
 
 # -- milestones and the outbox ---------------------------------------------------------------

@@ -13,7 +13,6 @@ and the classifier (no asyncio, no structlog, no database), which keeps each wor
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import logging
@@ -163,6 +162,10 @@ def _widen_pipes() -> None:
     """Pipes of 1 MB instead of 64 KB (Linux): room for a few dozen results, so the worker
     goes on parsing while the daemon's event loop, busy elsewhere, has not read them yet
     (with 64 KB, one or two results filled the pipe and the worker sat waiting)."""
+    try:
+        import fcntl  # POSIX only, and the daemon imports this module too
+    except ImportError:
+        return
     if not hasattr(fcntl, "F_SETPIPE_SZ"):
         return
     for fd in (0, 1):

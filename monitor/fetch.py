@@ -416,7 +416,8 @@ class _Progress:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-_MAX_TARGETS = 20_000                    # parsed URLs kept (feeds and their redirects)
+_MAX_TARGETS = 20_000                    # parsed feed URLs kept
+_MAX_KEPT_URL = 2_048                    # characters; longer ones are parsed at every poll
 
 
 class Fetcher:
@@ -499,7 +500,7 @@ class Fetcher:
         hops = 0
         while True:
             progress.final_url = current
-            parts, target_url = self._target(current)
+            parts, target_url = self._target(current, keep=hops == 0)
             async with self._host_slot(parts.hostname or ""):
                 response = await self._client.send(
                     self._client.build_request("GET", target_url, headers=headers),
@@ -523,15 +524,18 @@ class Fetcher:
             seen.add(target)
             current = target
 
-    def _target(self, url: str) -> tuple[Any, httpx.URL]:
-        """``_check_url``'s split and httpx's parsed URL, kept per URL: both are pure, and
-        httpx parsing the same feed URL at every poll was 7% of a 304 cycle's CPU."""
+    def _target(self, url: str, *, keep: bool) -> tuple[Any, httpx.URL]:
+        """``_check_url``'s split and httpx's parsed URL. Both are pure, and httpx parsing the
+        same feed URL at every poll was 7% of a 304 cycle's CPU, so feed URLs' are kept
+        (``keep``), unless long. Redirect targets are not: a publisher may redirect to a new
+        long URL at every poll (a session token), which would fill the cache."""
         known = self._targets.get(url)
         if known is None:
-            parts = _check_url(url)         # raises _Failure: not kept
-            if len(self._targets) >= _MAX_TARGETS:
-                self._targets.clear()
-            known = self._targets[url] = (parts, httpx.URL(url))
+            known = (_check_url(url), httpx.URL(url))     # _Failure, InvalidURL: not kept
+            if keep and len(url) <= _MAX_KEPT_URL:
+                if len(self._targets) >= _MAX_TARGETS:
+                    self._targets.clear()
+                self._targets[url] = known
         return known
 
     async def _finish(self, progress: _Progress, response: httpx.Response, etag: str | None,

@@ -56,7 +56,8 @@ class Daemon:
         server_task = None
         if self.serve_http:
             app = build_app(self.health, self.pipeline.metrics,
-                            refresh=self.pipeline.refresh_gauges,
+                            # the current pipeline's, also after a reload swapped it
+                            refresh=lambda: self.pipeline.refresh_gauges(),
                             extra_routes=self._extra_routes())
             server = make_server(app, self.config.http.listen)
             server_task = asyncio.create_task(server.serve())

@@ -170,6 +170,23 @@ def test_301_sets_permanent_redirect(httpserver: HTTPServer) -> None:
     assert result.ok and result.final_url == target and result.permanent_redirect == target
 
 
+def test_feed_urls_are_parsed_once_but_not_redirect_targets(httpserver: HTTPServer) -> None:
+    """The fetcher keeps each feed URL's parse (httpx re-parsed it at every poll); a redirect
+    target is parsed anew each time, since a publisher may send a new one at every poll."""
+    long_tail = "x" * 3000
+    httpserver.expect_request("/old").respond_with_data(b"", status=302,
+                                                        headers={"Location": "/new"})
+    httpserver.expect_request("/new").respond_with_data(RSS)
+    httpserver.expect_request(f"/{long_tail}").respond_with_data(RSS)
+
+    async def twice(fetcher: Fetcher) -> list[str]:
+        for url in (httpserver.url_for("/old"), httpserver.url_for(f"/{long_tail}")):
+            for _ in range(2):
+                assert (await fetcher.fetch(url)).ok
+        return list(fetcher._targets)
+    assert run(twice) == [httpserver.url_for("/old")]
+
+
 def test_302_does_not_set_permanent_redirect(httpserver: HTTPServer) -> None:
     httpserver.expect_request("/a").respond_with_data(b"", status=301, headers={"Location": "/b"})
     httpserver.expect_request("/b").respond_with_data(b"", status=302, headers={"Location": "/c"})

@@ -152,6 +152,25 @@ def test_upgrade_from_the_first_revision_keeps_data(db_url: str) -> None:
         eng.dispose()
 
 
+def test_poll_records_default_missing_numbers_and_follow_new_feeds(engine: Any) -> None:
+    """Poll records go to the table, not through the ORM: a number left None is still
+    stored as 0, and a feed added in the same session is written before its record."""
+    from monitor.store.tables import FetchAttemptRow
+
+    mk = sessions(engine)
+    with mk.begin() as s:
+        s.add(FeedRow(id=4242, name="new", url="http://example.org/new.xml",
+                      created_at=NOW, next_check_at=NOW))   # pending: not flushed
+        queries.record_attempts(s, [queries.attempt(
+            feed_id=4242, started_at=NOW, url="u", status=None, outcome="error",
+            duration=None, nbytes=None, seen=None, new=None, error="x",  # type: ignore[arg-type]
+            worker="w")])
+    with mk() as s:
+        got = s.execute(select(FetchAttemptRow.duration, FetchAttemptRow.bytes,
+                               FetchAttemptRow.items_seen, FetchAttemptRow.items_new)).one()
+        assert tuple(got) == (0.0, 0, 0, 0)
+
+
 def test_old_poll_records_are_pruned(engine: Any) -> None:
     from monitor.store.tables import FetchAttemptRow
 

@@ -443,10 +443,11 @@ def unclassified_items(session: Session, limit: int) -> list[ItemRow]:
 def attempt(*, feed_id: int, started_at: datetime, url: str, status: int | None, outcome: str,
             duration: float, nbytes: int, seen: int, new: int, error: str | None,
             worker: str) -> dict[str, Any]:
-    """One poll's record, for ``record_attempts``."""
+    """One poll's record, for ``record_attempts`` (numbers never None: the insert goes to the
+    table, where None would be NULL, not the column's default)."""
     return {"feed_id": feed_id, "started_at": started_at, "url": url, "status": status,
-            "outcome": outcome, "duration": duration, "bytes": nbytes, "items_seen": seen,
-            "items_new": new, "error": error, "worker": worker}
+            "outcome": outcome, "duration": duration or 0.0, "bytes": nbytes or 0,
+            "items_seen": seen or 0, "items_new": new or 0, "error": error, "worker": worker}
 
 
 def record_attempts(session: Session, attempts: Sequence[dict[str, Any]]) -> None:
@@ -454,6 +455,7 @@ def record_attempts(session: Session, attempts: Sequence[dict[str, Any]]) -> Non
     the table rather than the mapped class: the ORM's bulk-insert preparation was 8% of a
     304 cycle's CPU. Column defaults apply the same way."""
     if attempts:
+        session.flush()                     # feeds added in this session exist first
         session.connection().execute(insert(cast(Table, FetchAttemptRow.__table__)),
                                      list(attempts))
 

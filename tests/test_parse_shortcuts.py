@@ -146,6 +146,15 @@ def test_script_guess_counts_letters_as_before(value: str) -> None:
     assert normalise.detect_language(value) == script_guess_reference(value)
 
 
+@_SETTINGS
+@given(st.text(st.characters(max_codepoint=127), max_size=600),
+       st.text(st.characters(max_codepoint=127), max_size=80))
+def test_fingerprint_of_ascii_text_matches_the_plain_version(summary: str, title: str) -> None:
+    """ASCII text takes the words-by-translate path: every ASCII character, not only letters."""
+    assert items._words(summary) == _WORDS.findall(summary)
+    assert items.fingerprint(title, summary) == fingerprint_reference(title, summary)
+
+
 def test_fingerprint_with_a_final_sigma_at_the_cut() -> None:
     """A capital sigma lower-cases to final ς when no cased letter follows (case-ignorable
     characters such as "." and "ʰ" are skipped when looking): cutting before lower-casing

@@ -136,6 +136,16 @@ def _sha256(text: str) -> str:
 
 
 _WORDS = re.compile(r"\w+", re.UNICODE)
+# ASCII text's words without the regex: every byte that \w does not match becomes a space.
+_ASCII_NON_WORD = bytes(c if chr(c).isalnum() or c == 0x5F else 0x20 for c in range(128)
+                        ).ljust(256, b" ")
+
+
+def _words(text: str) -> list[str]:
+    """``_WORDS.findall(text)``; ASCII text (nearly all) through ``bytes.translate``."""
+    if text.isascii():
+        return text.encode("ascii").translate(_ASCII_NON_WORD).decode("ascii").split()
+    return _WORDS.findall(text)
 
 
 def fingerprint(title: str, summary: str) -> str:
@@ -144,10 +154,11 @@ def fingerprint(title: str, summary: str) -> str:
     # the 30th ended before the cut, so those 30 are the document's. (Lower-cased before the
     # cut: a Greek capital sigma's lower case depends on what follows it.)
     text = summary[:2000].lower()
-    head = _WORDS.findall(text[:400])
-    first = head[:30] if len(head) > 30 else [
-        m.group() for m in islice(_WORDS.finditer(text), 30)]
-    words = _WORDS.findall(title.lower()) + first
+    head = _words(text[:400])
+    first = head[:30] if len(head) > 30 else (
+        _words(text)[:30] if text.isascii()
+        else [m.group() for m in islice(_WORDS.finditer(text), 30)])
+    words = _words(title.lower()) + first
     return hashlib.sha1(" ".join(words).encode("utf-8")).hexdigest()
 
 

@@ -29,6 +29,9 @@ def _is_tracking(name: str) -> bool:
 _PLAIN = re.compile(r"(https?)://([a-z0-9-]+(?:\.[a-z0-9-]+)*)(/[A-Za-z0-9\-._~!$&'()*+,=:@/]*)?"
                     r"(?:\?([^#]*))?(?:#.*)?", re.DOTALL)
 _DOT_SEGMENT = re.compile(r"/\.\.?(?:/|$)")
+# A host ending in a number ("1.2.3.4", "0x7f.1", "2130706433") is an IPv4 address to the URL
+# Standard, which a later w3lib may normalise: those take the full path.
+_NUMERIC_END = re.compile(r"(?:^|\.)[0-9][^.]*$").search
 
 
 def canonical_url(url: str) -> str:
@@ -38,7 +41,7 @@ def canonical_url(url: str) -> str:
     """
     url = url.strip()
     plain = _PLAIN.fullmatch(url)
-    if plain is not None and "xn--" not in plain[2] and (
+    if plain is not None and "xn--" not in plain[2] and not _NUMERIC_END(plain[2]) and (
             plain[4] is None or not any(not _is_tracking(k) for k, _v in
                                         parse_qsl(plain[4], keep_blank_values=True))):
         path = plain[3] or "/"

@@ -133,3 +133,17 @@ def test_fast_path_refuses_odd_documents(body: bytes) -> None:
     quick, slow = _both(body, "https://x.example/feed")
     _assert_same(quick, slow, "odd")
 
+
+
+def test_fast_path_keeps_categories_in_raw() -> None:
+    """Categories go to ``raw["tags"]``, in document order: Atom's term, RSS's text."""
+    atom = (b'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+            b"<title>t</title><entry><title>a</title><id>urn:a</id>"
+            b'<category term="Belarus"/><category term="Diplomacy"/></entry></feed>')
+    rss = (b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
+           b"<item><title>a</title><guid>urn:b</guid><category> US </category>"
+           b"<category>Minsk</category></item></channel></rss>")
+    for body, tags in ((atom, ["Belarus", "Diplomacy"]), (rss, ["US", "Minsk"])):
+        quick = parse_feed(body, url="http://x/feed", now=NOW)
+        assert fast.read_fast(as_utf8_xml(decode_body(body, {})[0]), language=None) is not None
+        assert quick.items[0].raw["tags"] == tags

@@ -242,8 +242,11 @@ def _entry(item: Any, lang: str | None) -> dict[str, Any]:
     contents: list[dict[str, Any]] = []
     has_content = False
     seen: set[str] = set()
+    tags: list[str] = []
     detail_lang = lang.replace("_", "-") if lang else lang
     for name, child in _children(item):
+        if name == "category":
+            tags.append(child.get("term") or (child.text or "").strip())
         attrs = _attrs(child)
         if name in seen and name not in ("link", "category", "enclosure") and not (
                 name in _ITEM_HARMLESS or not _handled(name)):
@@ -257,7 +260,7 @@ def _entry(item: Any, lang: str | None) -> dict[str, Any]:
             href = _href(attrs)
             if href is None:
                 value = _value(child, name, relative=True).replace("&amp;", "&")
-                entry["link"] = _LINK_AMP.sub(r"&\g<1>", value)
+                entry["link"] = _LINK_AMP.sub(r"&\g<1>", value) if "&" in value else value
             elif _alternate_html(attrs):
                 if len(child):
                     raise _Refused("markup inside <link>")
@@ -306,8 +309,6 @@ def _entry(item: Any, lang: str | None) -> dict[str, Any]:
             raise _Refused(f"item element {name}")
     if contents:
         entry["content"] = contents
-    tags = [c.get("term") or (c.text or "").strip() for n, c in _children(item)
-            if n == "category"]
     if tags:
         entry["tags"] = tags[:20]
     return entry

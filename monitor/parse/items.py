@@ -155,9 +155,12 @@ def fingerprint(title: str, summary: str) -> str:
     # cut: a Greek capital sigma's lower case depends on what follows it.)
     text = summary[:2000].lower()
     head = _words(text[:400])
-    first = head[:30] if len(head) > 30 else (
-        _words(text)[:30] if text.isascii()
-        else [m.group() for m in islice(_WORDS.finditer(text), 30)])
+    if len(head) > 30:
+        first = head[:30]
+    elif text.isascii():
+        first = _words(text)[:30]
+    else:
+        first = [m.group() for m in islice(_WORDS.finditer(text), 30)]
     words = _words(title.lower()) + first
     return hashlib.sha1(" ".join(words).encode("utf-8")).hexdigest()
 

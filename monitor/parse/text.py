@@ -13,9 +13,8 @@ MAX_TITLE = 2_000
 MAX_TEXT = 100_000
 MAX_HTML_INPUT = 2_000_000          # characters of markup we are willing to parse per field
 
-_DROP_TAGS = ("script", "style", "noscript", "template", "head", "iframe", "object", "embed",
-              "svg", "math", "form", "button", "select", "textarea")
-_DROP = frozenset(_DROP_TAGS)
+_DROP_TAGS = frozenset({"script", "style", "noscript", "template", "head", "iframe", "object",
+                        "embed", "svg", "math", "form", "button", "select", "textarea"})
 _BLOCK_TAGS = frozenset({
     "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption",
     "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav",
@@ -75,7 +74,7 @@ def _text(root: Any) -> str:
     for event, element in walk:
         tag = element.tag
         if event == "start":
-            if tag in _DROP:
+            if tag in _DROP_TAGS:
                 walk.skip_subtree()   # its "end" still comes, for the tail
                 continue
             if tag in _BLOCK_TAGS:

@@ -172,12 +172,6 @@ def rows_by_id(session: Session, model: type[_Row], ids: Sequence[int]) -> dict[
     return out
 
 
-def feed_by_id(session: Session, feed_id: int) -> FeedRow:
-    row = session.get(FeedRow, feed_id)
-    assert row is not None
-    return row
-
-
 # -- items -----------------------------------------------------------------------------------
 
 

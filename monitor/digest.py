@@ -46,6 +46,7 @@ class Job:
     default_language: str | None
     now: datetime
     known: bytes = b""                    # see ``known_items``
+    classify: bool = True                 # False: the daemon classifies (see Pipeline)
 
 
 @dataclass
@@ -90,7 +91,7 @@ def digest(job: Job, classifier: Classifier | None) -> Digest:
     except Exception as exc:  # noqa: BLE001 - the per-feed boundary, in the worker
         return Digest(crash=_describe(exc))
     out = Digest(feed=feed)
-    if classifier is None:
+    if classifier is None or not job.classify:
         return out
     known = {job.known[i:i + 8] for i in range(0, len(job.known), 8)}
     try:

@@ -51,7 +51,14 @@ from monitor.policy import (
 from monitor.store import queries
 from monitor.store.db import sessions
 from monitor.store.tables import AlertRow, FeedRow, ItemRow, MilestoneRow
-from monitor.workers import Job, Workers, known_items, parsed_item_text, worker_count
+from monitor.workers import (
+    ClassifyShare,
+    Job,
+    Workers,
+    known_items,
+    parsed_item_text,
+    worker_count,
+)
 
 log = get_logger("monitor.pipeline")
 
@@ -146,6 +153,7 @@ class Pipeline:
         self._widest_window = timedelta(seconds=max([a.dedupe_window, *a.dedupe_windows.values()]))
         # Per feed, the identities of its last parse: their classification is not needed again.
         self._known: dict[int, bytes] = {}
+        self.share = ClassifyShare()        # with workers: what the daemon classifies itself
 
     async def aclose(self) -> None:
         await self.fetcher.aclose()
@@ -178,6 +186,7 @@ class Pipeline:
                 done.update(f.id for f in claimed)
                 polled = await self._fetch_batch(claimed)
                 if storing is not None:
+                    self.share.observe(store_waited=storing.done())
                     total.add(await storing)
                     storing = None
                 # Claim the next batch before storing this one: on SQLite both take the write
@@ -225,7 +234,8 @@ class Pipeline:
         assert result.body is not None
         job = Job(body=result.body, url=result.final_url, headers=dict(result.headers),
                   default_language=feed.language, now=polled.started,
-                  known=self._known.get(feed.id, b""))
+                  known=self._known.get(feed.id, b""),
+                  classify=not (self.workers.n and self.share.take()))
         try:
             done = await self.workers.digest(job)
         except Exception as exc:  # noqa: BLE001 - the per-feed boundary: log, go on
@@ -312,15 +322,19 @@ class Pipeline:
 
     def _classify_parsed(self, now: datetime, polled: Sequence[_Polled]
                          ) -> Callable[[ParsedItem], Classification]:
-        """Classification of a new item: the worker's, else done here (a worker's miss)."""
+        """Classification of a new item: the worker's, else done here (the daemon's share of
+        the work, or a worker's miss), as of the poll, as the worker would have done it."""
         done = {id(it): p.classes[it.identity] for p in polled if p.parsed is not None
                 for it in p.parsed.items if it.identity in p.classes}
+        polled_at = {id(it): p.started for p in polled if p.parsed is not None
+                     for it in p.parsed.items}
 
         def classify(it: ParsedItem) -> Classification:
             found = done.get(id(it))
             if found is not None:
                 return found
-            return self.classifier.classify(parsed_item_text(it), now=now)
+            return self.classifier.classify(parsed_item_text(it),
+                                            now=polled_at.get(id(it), now))
         return classify
 
     def _detect(self, s: Session, stored: Sequence[queries.StoredItem], now: datetime,

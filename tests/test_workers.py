@@ -235,3 +235,64 @@ def test_a_workers_log_level_falls_back_to_info() -> None:
 
     assert log_level("debug") == logging.DEBUG and log_level(" Warning ") == logging.WARNING
     assert log_level("verbose") == logging.INFO and log_level("") == logging.INFO
+
+
+def test_the_classify_share_spreads_evenly_and_follows_the_slower_side() -> None:
+    from monitor.workers import ClassifyShare
+
+    share = ClassifyShare(0.25)
+    assert [share.take() for _ in range(8)] == [False, False, False, True] * 2
+    assert not any(ClassifyShare(0.0).take() for _ in range(20))
+    share.observe(store_waited=True)           # the daemon waited: it takes more
+    assert share.fraction == 0.35
+    for _ in range(20):
+        share.observe(store_waited=True)
+    assert share.fraction == ClassifyShare.MAX  # the worker always classifies some
+    for _ in range(20):
+        share.observe(store_waited=False)      # the daemon is the slower: it gives back
+    assert share.fraction == 0.0
+
+
+def _stored(engine: Any) -> list[tuple[Any, ...]]:
+    with engine.connect() as c:
+        return [tuple(r) for r in c.execute(select(
+            ItemRow.identity, ItemRow.relevant, ItemRow.score, ItemRow.watchlists,
+            ItemRow.actors, ItemRow.milestones, ItemRow.classifier_version,
+            ItemRow.classified_at).order_by(ItemRow.identity))]
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.5, 1.0])
+def test_items_the_daemon_classifies_are_stored_as_the_workers_would(
+        tmp_path: Path, feed_server: FeedServer, classifier: Classifier,
+        fraction: float) -> None:
+    """Whoever classifies an item (the worker, or the daemon taking its share), the stored
+    classification is the same, and so are the milestones found."""
+    bodies = [RELEVANT.replace(b"/a<", b"/a%d<" % i).replace(b"/b<", b"/b%d<" % i)
+              for i in range(6)]
+    urls = [feed_server.feed(f"/s{i}.xml", b) for i, b in enumerate(bodies)]
+
+    def run(tag: str, share: float | None) -> list[tuple[Any, ...]]:
+        url = f"sqlite:///{tmp_path}/{tag}.db"
+        engine = make_engine(url)
+        upgrade(engine)
+        config = Config.model_validate({
+            "database": {"url": url}, "watchlists": [str(WATCHLIST)],
+            "feeds": [{"name": f"s{i}", "url": u} for i, u in enumerate(urls)],
+            "fetch": {"allow_private_networks": True}})
+        pipe = Pipeline(config, engine, classifier, workers=Workers(classifier, 1),
+                        clock=lambda: NOW)
+
+        async def go() -> Any:
+            try:
+                pipe.sync_feeds()
+                if share is not None:
+                    pipe.share.fraction, pipe.share.STEP = share, 0.0   # pinned
+                return await pipe.poll_due(ignore_schedule=True)
+            finally:
+                await pipe.aclose()
+        summary = _run(go())
+        assert summary.ok == 6 and summary.items_new == 12 and summary.milestones_new >= 1
+        rows = _stored(engine)
+        engine.dispose()
+        return rows
+    assert run("worker", None) == run(f"share{fraction}", fraction)

@@ -1,0 +1,119 @@
+"""A/B of the pipeline's cycles: two (or more) revisions, same farm, runs interleaved.
+
+    .venv/bin/python bench/ab.py [--reps 3] [--cycles 1] [--db sqlite] [--feeds 1000] REV REV...
+
+A REV is a git revision (checked out into a temporary worktree) or ``.`` (the working tree,
+uncommitted changes included). Each rep runs every revision's bench/cycles.py once against one
+nginx farm rebuilt before each run, in alternating order (A B, B A, ...), so a machine whose
+speed drifts within minutes (these VMs do, by up to 25%) favours neither side. Prints each run
+and the medians: wall seconds and CPU seconds of the cold cycle, peak PSS, and the feeds/s of
+any further cycle (``--cycles 3``: unchanged and 304 too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.farm import Farm, Nginx  # noqa: E402
+from bench.procmem import PeakSampler  # noqa: E402
+from bench.run import prepare  # noqa: E402
+
+
+def checkout(rev: str, into: Path) -> Path:
+    if rev == ".":
+        return ROOT
+    path = into / rev.replace("/", "_")
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(path), rev],
+                   check=True)
+    return path
+
+
+def one_run(tree: Path, farm: Farm, urls: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """bench/cycles.py of ``tree`` (its own monitor package, in its workers too)."""
+    env = dict(os.environ, PYTHONPATH=str(tree))
+    proc = subprocess.Popen([sys.executable, str(tree / "bench" / "cycles.py"), "--db", args.db,
+                             "--urls", str(urls), "--cycles", str(args.cycles),
+                             "--workers", args.workers],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                            cwd=tree, env=env)
+    assert proc.stdin is not None and proc.stdout is not None
+    sampler, rng, out = PeakSampler(proc.pid), random.Random(7), []
+    for line in proc.stdout:
+        if line.startswith("prepare "):
+            prepare(farm, line.split()[1], rng)
+            sampler.take()
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        elif line.startswith("result "):
+            result = json.loads(line[7:])
+            result["peak_pss_mb"] = sampler.take()
+            out.append(result)
+    sampler.stop()
+    if proc.wait() != 0 or not out:
+        raise SystemExit(f"{tree}: bench/cycles.py failed (exit {proc.returncode})")
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("revs", nargs="+", help="git revisions, or . for the working tree")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--cycles", type=int, default=1, help="1: cold; 3: cold, unchanged, 304")
+    ap.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    ap.add_argument("--feeds", type=int, default=1000)
+    ap.add_argument("--workers", default="auto", help="schedule.parse_workers")
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="monitor-ab-"))
+    trees = {rev: checkout(rev, work) for rev in args.revs}
+    farm = Farm(work / "farm", args.feeds, 30)
+    farm.build()
+    nginx = Nginx(farm)
+    nginx.start()
+    urls = work / "urls.txt"
+    urls.write_text("\n".join(farm.url(i) for i in range(args.feeds)) + "\n")
+    runs: dict[str, list[list[dict[str, Any]]]] = {rev: [] for rev in args.revs}
+    try:
+        for rep in range(args.reps):
+            for rev in args.revs if rep % 2 == 0 else args.revs[::-1]:
+                farm.build()
+                out = one_run(trees[rev], farm, urls, args)
+                runs[rev].append(out)
+                cold = out[0]
+                rest = " ".join(f"{c['kind']} {c['feeds'] / c['seconds']:.0f} feeds/s"
+                                for c in out[1:])
+                print(f"{rev:12} cold {cold['seconds']:6.2f} s "
+                      f"{cold['feeds'] / cold['seconds']:5.0f} feeds/s, CPU {cold['cpu_seconds']:5.2f} s "
+                      f"(daemon {cold['cpu_main_seconds']:5.2f}), peak {cold['peak_pss_mb']:.0f} MB, "
+                      f"{cold['items_new']} new, {cold['failed']} failed  {rest}", flush=True)
+    finally:
+        nginx.stop()
+        for rev, tree in trees.items():
+            if tree != ROOT:
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force",
+                                str(tree)], check=False)
+    print("\nmedians:")
+    for rev, outs in runs.items():
+        med = {k: statistics.median(o[0][k] for o in outs)
+               for k in ("seconds", "cpu_seconds", "cpu_main_seconds")}
+        later = {c["kind"]: statistics.median(o[i]["feeds"] / o[i]["seconds"] for o in outs)
+                 for i, c in enumerate(outs[0]) if i}
+        print(f"{rev:12} cold {med['seconds']:.2f} s, CPU {med['cpu_seconds']:.2f} s "
+              f"(daemon {med['cpu_main_seconds']:.2f}), peak "
+              f"{max(o[0]['peak_pss_mb'] for o in outs):.0f} MB"
+              + "".join(f", {k} {v:.0f} feeds/s" for k, v in later.items()))
+
+
+if __name__ == "__main__":
+    main()

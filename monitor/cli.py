@@ -316,7 +316,7 @@ def parse_since(value: str | None) -> datetime | None:
     except ValueError:
         pass
     try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        dt = datetime.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r}: give a date (2024-05-01), a datetime "
                                  "(2024-05-01T10:00Z) or a duration (3d)") from None
@@ -424,7 +424,7 @@ def _item_from_json(d: dict[str, Any]) -> Any:
     published = None
     if isinstance(pub, str) and pub:
         try:
-            published = datetime.fromisoformat(pub.replace("Z", "+00:00"))
+            published = datetime.fromisoformat(pub)
             if published.tzinfo is None:
                 published = published.replace(tzinfo=UTC)
         except ValueError:
@@ -457,12 +457,12 @@ def classify_cmd(c: Ctx, watchlist: str | None) -> None:
         try:
             d = json.loads(line)
             if not isinstance(d, dict):
-                raise ValueError("a JSON object is needed")
+                raise ValueError("a JSON object is needed")  # noqa: TRY004 - the line's error
             rid = d.get("id")
             if rid is None or "title" not in d:
                 raise ValueError("missing " + ("id" if rid is None else "title"))
             if not isinstance(d["title"], str):
-                raise ValueError("title must be a string")
+                raise ValueError("title must be a string")  # noqa: TRY004 - the line's error
             result = clf.classify(_item_from_json(d), watchlist=watchlist).to_json()
             result["id"] = rid
         except Exception as exc:  # noqa: BLE001 - one bad line must not stop the run

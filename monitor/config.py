@@ -39,7 +39,7 @@ _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 def parse_duration(value: Any) -> float:
     """``90s``, ``15m``, ``2h``, ``3d`` (or a number of seconds) → seconds; raises ValueError."""
     if isinstance(value, bool):
-        raise ValueError("a duration is written like 90s, 15m, 2h or 3d")
+        raise ValueError("a duration is written like 90s, 15m, 2h or 3d")  # noqa: TRY004 - pydantic
     if isinstance(value, int | float):
         if value < 0:
             raise ValueError("a duration cannot be negative")

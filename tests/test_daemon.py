@@ -79,7 +79,7 @@ def test_run_polls_serves_reloads_and_stops(tmp_path: Path, db_url: str,
         assert "monitor_items_stored_total 5.0" in metrics
     finally:
         p.send_signal(signal.SIGTERM)
-        out, err = p.communicate(timeout=30)
+        _, err = p.communicate(timeout=30)
     assert p.returncode == 0, err
     assert "daemon_stopped" in err
     started = next(json.loads(line) for line in err.splitlines()
@@ -120,6 +120,6 @@ def test_shipped_config_starts_without_network(tmp_path: Path) -> None:
         assert db.exists()
     finally:
         p.send_signal(signal.SIGTERM)
-        out, err = p.communicate(timeout=60)
+        _, err = p.communicate(timeout=60)
     assert p.returncode == 0, err
     assert "Traceback" not in err, err[err.find("Traceback") - 300:][:3000]

@@ -107,7 +107,7 @@ def test_daemon_survives_postgres_dropping_its_connections(tmp_path: Path, pg_ur
         health = get(f"http://127.0.0.1:{port}/healthz").status_code
     finally:
         p.send_signal(signal.SIGTERM)
-        out, err = p.communicate(timeout=60)
+        _, err = p.communicate(timeout=60)
     assert polled >= before + 2, err[-4000:]
     assert health == 200
     assert p.returncode == 0, err[-3000:]

@@ -23,7 +23,7 @@ def load(shared: Path) -> list[dict[str, Any]]:
     rows = [json.loads(line) for line in (shared / "eval" / "dev.jsonl").read_text(
         encoding="utf-8").splitlines() if line.strip()]
     for r in rows:
-        r["when"] = datetime.fromisoformat(r["published"].replace("Z", "+00:00"))
+        r["when"] = datetime.fromisoformat(r["published"])
     return rows
 
 

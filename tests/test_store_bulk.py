@@ -102,7 +102,8 @@ def test_store_items_writes_the_classification_in_the_row(engine: Any) -> None:
 
 def _raw_rows(s: Any) -> list[tuple[Any, ...]]:
     """Every column as the driver returns it: SQLite's stored text for dates and JSON."""
-    cols = [c for c in ItemRow.__table__.columns.keys() if c not in ("id", "feed_id", "story_id")]
+    cols = [c.name for c in ItemRow.__table__.columns
+            if c.name not in ("id", "feed_id", "story_id")]
     return [tuple(r) for r in s.connection().exec_driver_sql(
         f"SELECT {', '.join(cols)} FROM items ORDER BY id")]
 

@@ -300,8 +300,8 @@ class Deliverer:
 def _console_line(p: _Prepared) -> str:
     if p.digest is not None:
         d = p.digest
-        lines = [f"DIGEST {d.start.isoformat()} .. {d.end.isoformat()}: "
-                 f"{len(d.milestones)} milestones, {len(d.items)} relevant items"]
+        lines = [(f"DIGEST {d.start.isoformat()} .. {d.end.isoformat()}: "
+                  f"{len(d.milestones)} milestones, {len(d.items)} relevant items")]
         lines += [f"  - {m.type}: {m.title}" for m in d.milestones]
         lines += [f"  * {i.feed}: {i.title}" for i in d.items[:20]]
         return "\n".join(lines)

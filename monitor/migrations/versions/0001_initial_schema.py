@@ -7,8 +7,8 @@ Create Date: 2026-11-27 21:52:14.756182
 from __future__ import annotations
 
 import sqlalchemy as sa
-
 from alembic import op
+
 from monitor.store.tables import UTCDateTime
 
 revision = '0001'

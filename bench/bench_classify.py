@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import sys
 import time
 from datetime import UTC, datetime
@@ -119,49 +120,75 @@ def synthetic(wl: Watchlist, factor: int = 10) -> Watchlist:
     return Watchlist.model_validate(data)
 
 
+def _round(clf: Classifier, items: list[ItemText], seconds: float) -> float:
+    """Items per CPU-second over at least ``seconds`` of this process's CPU time."""
+    n = 0
+    start = time.process_time()
+    while True:
+        for it in items:
+            clf.classify(it)
+        n += len(items)
+        elapsed = time.process_time() - start
+        if elapsed >= seconds:
+            return n / elapsed
+
+
 def measure(clf: Classifier, items: list[ItemText], seconds: float) -> tuple[float, int]:
     """Items per CPU-second of this process (CPU time, not wall time: the rate per core
-    should not depend on what else the machine runs); best of three rounds."""
+    should not depend on what else the machine runs); best of three rounds, and the items
+    classified in all."""
     for it in items:                       # warm the stem cache, as a long-running daemon has
         clf.classify(it)
-    best, total = 0.0, 0
-    for _round in range(3):
-        n = 0
-        start = time.process_time()
-        while True:
-            for it in items:
-                clf.classify(it)
-            n += len(items)
-            elapsed = time.process_time() - start
-            if elapsed >= seconds / 3:
-                break
-        best, total = max(best, n / elapsed), total + n
-    return best, total
+    rates = [_round(clf, items, seconds / 3) for _ in range(3)]
+    return max(rates), round(sum(rates) * seconds / 3)
+
+
+def compare(clfs: list[Classifier], items: list[ItemText], seconds: float,
+            rounds: int = 6) -> tuple[list[float], list[float]]:
+    """Every classifier's best rate, and each one's time ratio to the first: the median of
+    the ratios of rounds run back to back (in alternating order), so a machine whose speed
+    drifts between rounds moves both sides of each ratio alike."""
+    for clf in clfs:
+        for it in items:                   # warm the stem caches, as a long-running daemon has
+            clf.classify(it)
+    rates: list[list[float]] = [[] for _ in clfs]
+    for r in range(rounds):
+        order = list(range(len(clfs)))
+        for i in order if r % 2 == 0 else order[::-1]:
+            rates[i].append(_round(clfs[i], items, seconds / rounds))
+    ratios = [statistics.median(base / other for base, other in zip(rates[0], rs, strict=True))
+              for rs in rates]
+    return [max(rs) for rs in rates], ratios
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--seconds", type=float, default=3.0, help="CPU seconds per set and list")
     args = ap.parse_args()
     items = load_items()
     feeds = feed_items()
     sets = {"dev-all": items, "dev-irrelevant": load_items(only_irrelevant=True) or items,
             "feeds": feeds or items, "mix": mixed(feeds, items)}
     base = load_watchlists([WATCHLIST])[0]
-    rows = []
-    for label, wl in (("shipped", base), ("synthetic-10x", synthetic(base))):
+    lists = (("shipped", base), ("synthetic-10x", synthetic(base)))
+    clfs, compile_s = [], []
+    for _label, wl in lists:
         t0 = time.perf_counter()
-        clf = Classifier([wl])
-        compile_s = time.perf_counter() - t0
-        for set_name, its in sets.items():
-            rate, n = measure(clf, its, args.seconds)
+        clfs.append(Classifier([wl]))
+        compile_s.append(time.perf_counter() - t0)
+    rows = []
+    for set_name, its in sets.items():
+        rates, ratios = compare(clfs, its, args.seconds)
+        for (label, _wl), clf, c_s, rate, ratio in zip(lists, clfs, compile_s, rates, ratios,
+                                                       strict=True):
             rows.append({"watchlist": label, "items_set": set_name,
-                         "patterns": clf.matcher.size, "compile_seconds": round(compile_s, 3),
-                         "items": n, "items_per_second": round(rate)})
-    print(f"{'watchlist':16} {'items':16} {'patterns':>9} {'compile s':>10} {'items/s/core':>13}")
-    for r in rows:
+                         "patterns": clf.matcher.size, "compile_seconds": round(c_s, 3),
+                         "items_per_second": round(rate), "time_ratio": round(ratio, 2)})
+    print(f"{'watchlist':16} {'items':16} {'patterns':>9} {'compile s':>10} {'items/s/core':>13}"
+          f" {'time ÷ shipped':>15}")
+    for r in sorted(rows, key=lambda r: (r["watchlist"] != "shipped", r["watchlist"])):
         print(f"{r['watchlist']:16} {r['items_set']:16} {r['patterns']:9} "
-              f"{r['compile_seconds']:10.3f} {r['items_per_second']:13}")
+              f"{r['compile_seconds']:10.3f} {r['items_per_second']:13} {r['time_ratio']:15.2f}")
     out = ROOT / "bench" / "results" / "classify.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({

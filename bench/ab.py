@@ -13,9 +13,7 @@ any further cycle (``--cycles 3``: unchanged and 304 too).
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import random
 import statistics
 import subprocess
 import sys
@@ -27,8 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.farm import Farm, Nginx  # noqa: E402
-from bench.procmem import PeakSampler  # noqa: E402
-from bench.run import prepare  # noqa: E402
+from bench.run import drive_cycles  # noqa: E402
 
 
 def checkout(rev: str, into: Path) -> Path:
@@ -42,27 +39,12 @@ def checkout(rev: str, into: Path) -> Path:
 
 def one_run(tree: Path, farm: Farm, urls: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
     """bench/cycles.py of ``tree`` (its own monitor package, in its workers too)."""
+    argv = [sys.executable, str(tree / "bench" / "cycles.py"), "--db", args.db, "--urls",
+            str(urls), "--cycles", str(args.cycles), "--workers", args.workers]
     env = dict(os.environ, PYTHONPATH=str(tree))
-    proc = subprocess.Popen([sys.executable, str(tree / "bench" / "cycles.py"), "--db", args.db,
-                             "--urls", str(urls), "--cycles", str(args.cycles),
-                             "--workers", args.workers],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                            cwd=tree, env=env)
-    assert proc.stdin is not None and proc.stdout is not None
-    sampler, rng, out = PeakSampler(proc.pid), random.Random(7), []
-    for line in proc.stdout:
-        if line.startswith("prepare "):
-            prepare(farm, line.split()[1], rng)
-            sampler.take()
-            proc.stdin.write("go\n")
-            proc.stdin.flush()
-        elif line.startswith("result "):
-            result = json.loads(line[7:])
-            result["peak_pss_mb"] = sampler.take()
-            out.append(result)
-    sampler.stop()
-    if proc.wait() != 0 or not out:
-        raise SystemExit(f"{tree}: bench/cycles.py failed (exit {proc.returncode})")
+    out = [r for r in drive_cycles(farm, argv, cwd=tree, env=env) if r.get("event") != "ready"]
+    if not out:
+        raise SystemExit(f"{tree}: bench/cycles.py gave no result")
     return out
 
 
@@ -94,9 +76,10 @@ def main() -> None:
                 rest = " ".join(f"{c['kind']} {c['feeds'] / c['seconds']:.0f} feeds/s"
                                 for c in out[1:])
                 print(f"{rev:12} cold {cold['seconds']:6.2f} s "
-                      f"{cold['feeds'] / cold['seconds']:5.0f} feeds/s, CPU {cold['cpu_seconds']:5.2f} s "
-                      f"(daemon {cold['cpu_main_seconds']:5.2f}), peak {cold['peak_pss_mb']:.0f} MB, "
-                      f"{cold['items_new']} new, {cold['failed']} failed  {rest}", flush=True)
+                      f"{cold['feeds'] / cold['seconds']:5.0f} feeds/s, "
+                      f"CPU {cold['cpu_seconds']:5.2f} s (daemon {cold['cpu_main_seconds']:5.2f}), "
+                      f"peak {cold['tree_peak_pss_mb']:.0f} MB, {cold['items_new']} new, "
+                      f"{cold['failed']} failed  {rest}", flush=True)
     finally:
         nginx.stop()
         for rev, tree in trees.items():
@@ -111,7 +94,7 @@ def main() -> None:
                  for i, c in enumerate(outs[0]) if i}
         print(f"{rev:12} cold {med['seconds']:.2f} s, CPU {med['cpu_seconds']:.2f} s "
               f"(daemon {med['cpu_main_seconds']:.2f}), peak "
-              f"{max(o[0]['peak_pss_mb'] for o in outs):.0f} MB"
+              f"{max(o[0]['tree_peak_pss_mb'] for o in outs):.0f} MB"
               + "".join(f", {k} {v:.0f} feeds/s" for k, v in later.items()))
 
 

@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -180,36 +181,50 @@ WORKERS = "auto"
 EXTRA: list[str] = []             # more bench/cycles.py options (--tracemalloc N)
 
 
-def bench_cycles(farm: Farm, urls_file: Path, db: str, cycles: int, log: Path) -> dict[str, Any]:
-    proc = subprocess.Popen([PY, str(ROOT / "bench" / "cycles.py"), "--db", db, "--urls",
-                             str(urls_file), "--cycles", str(cycles), "--log", str(log),
-                             "--workers", WORKERS, *EXTRA],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+def drive_cycles(farm: Farm, argv: list[str], **popen: Any) -> Iterator[dict[str, Any]]:
+    """Run a bench/cycles.py command line and play the farm's side of its protocol: rewrite
+    the farm as each cycle asks, then yield the cycle's result with the peak PSS of the
+    process tree (sampled from here) as ``tree_peak_pss_mb``. The ``ready`` line (memory at
+    start) is yielded first, as it is."""
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                            **popen)
     assert proc.stdin is not None and proc.stdout is not None
     rng = random.Random(7)
-    out: dict[str, Any] = {"cycles": []}
     sampler = PeakSampler(proc.pid)
-    for line in proc.stdout:
-        if line.startswith("{"):
-            out["start"] = json.loads(line)
-        elif line.startswith("prepare "):
-            prepare(farm, line.split()[1], rng)
-            sampler.take()
-            proc.stdin.write("go\n")
-            proc.stdin.flush()
-        elif line.startswith("result "):
-            r = json.loads(line[7:])
-            r["tree_peak_pss_mb"] = round(sampler.take(), 1)
-            out["cycles"].append(r)
-            print(f"  {db:8} cycle {r['cycle']:2} {r['kind']:9} {r['seconds']:7.2f}s "
-                  f"{r['feeds'] / r['seconds']:8.0f} feeds/s {r['items_new']:6} new "
-                  f"cpu {r['cpu_seconds']:6.2f}s (main {r['cpu_main_seconds']:5.2f}s, "
-                  f"gc {r.get('gc_seconds', 0):4.2f}s) pss {r['tree_pss_mb']:.0f} MB "
-                  f"(peak {r['tree_peak_pss_mb']:.0f}, {r['processes']} procs) "
-                  f"{'errors: ' + str(r['errors']) if r['errors'] else ''}", flush=True)
-    sampler.stop()
+    try:
+        for line in proc.stdout:
+            if line.startswith("{"):
+                yield json.loads(line)
+            elif line.startswith("prepare "):
+                prepare(farm, line.split()[1], rng)
+                sampler.take()
+                proc.stdin.write("go\n")
+                proc.stdin.flush()
+            elif line.startswith("result "):
+                r = json.loads(line[7:])
+                r["tree_peak_pss_mb"] = round(sampler.take(), 1)
+                yield r
+    finally:
+        sampler.stop()
     if proc.wait() != 0:
-        raise SystemExit(f"bench/cycles.py --db {db} failed (exit {proc.returncode})")
+        raise SystemExit(f"{' '.join(argv)}: failed (exit {proc.returncode})")
+
+
+def bench_cycles(farm: Farm, urls_file: Path, db: str, cycles: int, log: Path) -> dict[str, Any]:
+    out: dict[str, Any] = {"cycles": []}
+    for r in drive_cycles(farm, [PY, str(ROOT / "bench" / "cycles.py"), "--db", db, "--urls",
+                                 str(urls_file), "--cycles", str(cycles), "--log", str(log),
+                                 "--workers", WORKERS, *EXTRA]):
+        if r.get("event") == "ready":
+            out["start"] = r
+            continue
+        out["cycles"].append(r)
+        print(f"  {db:8} cycle {r['cycle']:2} {r['kind']:9} {r['seconds']:7.2f}s "
+              f"{r['feeds'] / r['seconds']:8.0f} feeds/s {r['items_new']:6} new "
+              f"cpu {r['cpu_seconds']:6.2f}s (main {r['cpu_main_seconds']:5.2f}s, "
+              f"gc {r.get('gc_seconds', 0):4.2f}s) pss {r['tree_pss_mb']:.0f} MB "
+              f"(peak {r['tree_peak_pss_mb']:.0f}, {r['processes']} procs) "
+              f"{'errors: ' + str(r['errors']) if r['errors'] else ''}", flush=True)
     by = {c["kind"]: c for c in out["cycles"][:3]}
     cold, unchanged, nm = by.get("cold"), by.get("unchanged"), by.get("304")
     steady = [c["tree_pss_mb"] for c in out["cycles"][3:]]

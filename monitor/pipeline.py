@@ -327,7 +327,7 @@ class Pipeline:
         done = {id(it): p.classes[it.identity] for p in polled if p.parsed is not None
                 for it in p.parsed.items if it.identity in p.classes}
         polled_at = {id(it): p.started for p in polled if p.parsed is not None
-                     for it in p.parsed.items}
+                     for it in p.parsed.items if it.identity not in p.classes}
 
         def classify(it: ParsedItem) -> Classification:
             found = done.get(id(it))

@@ -120,8 +120,8 @@ def synthetic(wl: Watchlist, factor: int = 10) -> Watchlist:
     return Watchlist.model_validate(data)
 
 
-def _round(clf: Classifier, items: list[ItemText], seconds: float) -> float:
-    """Items per CPU-second over at least ``seconds`` of this process's CPU time."""
+def _round(clf: Classifier, items: list[ItemText], seconds: float) -> tuple[int, float]:
+    """Items classified over at least ``seconds`` of this process's CPU time, and that time."""
     n = 0
     start = time.process_time()
     while True:
@@ -130,7 +130,7 @@ def _round(clf: Classifier, items: list[ItemText], seconds: float) -> float:
         n += len(items)
         elapsed = time.process_time() - start
         if elapsed >= seconds:
-            return n / elapsed
+            return n, elapsed
 
 
 def measure(clf: Classifier, items: list[ItemText], seconds: float) -> tuple[float, int]:
@@ -139,8 +139,8 @@ def measure(clf: Classifier, items: list[ItemText], seconds: float) -> tuple[flo
     classified in all."""
     for it in items:                       # warm the stem cache, as a long-running daemon has
         clf.classify(it)
-    rates = [_round(clf, items, seconds / 3) for _ in range(3)]
-    return max(rates), round(sum(rates) * seconds / 3)
+    rounds = [_round(clf, items, seconds / 3) for _ in range(3)]
+    return max(n / elapsed for n, elapsed in rounds), sum(n for n, _ in rounds)
 
 
 def compare(clfs: list[Classifier], items: list[ItemText], seconds: float,
@@ -155,7 +155,8 @@ def compare(clfs: list[Classifier], items: list[ItemText], seconds: float,
     for r in range(rounds):
         order = list(range(len(clfs)))
         for i in order if r % 2 == 0 else order[::-1]:
-            rates[i].append(_round(clfs[i], items, seconds / rounds))
+            n, elapsed = _round(clfs[i], items, seconds / rounds)
+            rates[i].append(n / elapsed)
     ratios = [statistics.median(base / other for base, other in zip(rates[0], rs, strict=True))
               for rs in rates]
     return [max(rs) for rs in rates], ratios

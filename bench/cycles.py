@@ -50,7 +50,7 @@ def bench_config(urls: list[str], db_url: str, **extra: Any) -> Config:
         "watchlists": [str(WATCHLIST)],
         "fetch": {"allow_private_networks": True, "per_host_min_gap": 0,
                   "per_host_connections": 20, "max_connections": 20},
-        "schedule": {"batch_size": 50},         # the product default; 250 cost ~90 MB of peak
+        "schedule": {"batch_size": 40},         # the product default; 250 cost ~90 MB of peak
     }
     for key, value in extra.items():
         data.setdefault(key, {}).update(value)

@@ -8,12 +8,13 @@ outbox, one transaction per feed so a crash loses nothing committed and repeats 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import random
 import socket
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -91,6 +92,22 @@ class CycleSummary:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.local_outage = self.local_outage or other.local_outage
         self.errors.extend(other.errors)
+
+
+@dataclass
+class _Batch:
+    """A batch being fetched and parsed (``Pipeline._fetch_batch``)."""
+
+    all_fetched: asyncio.Event
+    task: asyncio.Task[list[_Polled]] = field(init=False)
+
+    async def fetched(self) -> None:
+        """Until every fetch of the batch has ended, or the batch task has (it failed)."""
+        waiter = asyncio.ensure_future(self.all_fetched.wait())
+        try:
+            await asyncio.wait((waiter, self.task), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
 
 
 @dataclass
@@ -175,30 +192,66 @@ class Pipeline:
                        ignore_schedule: bool = False) -> CycleSummary:
         """Claim and poll due feeds (all enabled ones with ``ignore_schedule``), batch by batch.
 
-        Batches overlap: while one batch is stored (a worker thread), the next is fetched.
+        Batches overlap, so the worker processes never wait on a batch boundary: once every
+        body of a batch is in (its parsing still queued), the next batch is fetched; once a
+        batch is parsed, it is stored (a worker thread) while the next one is parsed. Claims
+        run one batch ahead, between two stores: on SQLite both take the write lock.
         """
         total = CycleSummary()
         done: set[int] = set()
         storing: asyncio.Task[CycleSummary] | None = None
+        fetching: _Batch | None = None
+        ahead: _Batch | None = None
+        failure: Exception | None = None
+
+        async def claim() -> list[queries.FeedState]:
+            # A failed claim ends the cycle, but the batches in hand are still stored first.
+            nonlocal failure
+            if failure is not None:
+                return []
+            try:
+                return await self._claim_next(names, ignore_schedule, done)
+            except Exception as exc:  # noqa: BLE001 - raised once the batches are stored
+                failure = exc
+                return []
         try:
-            claimed = await asyncio.to_thread(self._claim, names, ignore_schedule, done)
-            while claimed:
-                done.update(f.id for f in claimed)
-                polled = await self._fetch_batch(claimed)
+            claimed = await claim()
+            fetching = self._start_batch(claimed) if claimed else None
+            claimed = await claim() if claimed else []
+            while fetching is not None:
+                await fetching.fetched()
+                ahead, claimed = (self._start_batch(claimed) if claimed else None), []
+                polled = await fetching.task
+                fetching = None
                 if storing is not None:
                     self.share.observe(store_waited=storing.done())
                     total.add(await storing)
                     storing = None
-                # Claim the next batch before storing this one: on SQLite both take the write
-                # lock, and the claim is quick. Whatever the claim does, this batch is stored.
-                try:
-                    claimed = await asyncio.to_thread(self._claim, names, ignore_schedule, done)
-                finally:
-                    storing = asyncio.create_task(self._store_batch(polled))
+                claimed = await claim() if ahead is not None else []   # the one after next
+                storing = asyncio.create_task(self._store_batch(polled))
+                fetching, ahead = ahead, None
+            if failure is not None:
+                raise failure
         finally:
+            for batch in (fetching, ahead):     # cancelled, or a batch failed: drop the rest
+                if batch is not None and not batch.task.done():
+                    batch.task.cancel()
+                    with contextlib.suppress(BaseException):
+                        await batch.task
             if storing is not None:
                 total.add(await storing)
         return total
+
+    async def _claim_next(self, names: Sequence[str] | None, ignore: bool,
+                          done: set[int]) -> list[queries.FeedState]:
+        claimed = await asyncio.to_thread(self._claim, names, ignore, done)
+        done.update(f.id for f in claimed)
+        return claimed
+
+    def _start_batch(self, feeds: list[queries.FeedState]) -> _Batch:
+        batch = _Batch(asyncio.Event())
+        batch.task = asyncio.create_task(self._fetch_batch(feeds, batch.all_fetched))
+        return batch
 
     def _claim(self, names: Sequence[str] | None, ignore: bool,
                done: set[int]) -> list[queries.FeedState]:
@@ -210,29 +263,39 @@ class Pipeline:
                 limit=self.config.schedule.batch_size, names=names, ignore_schedule=ignore,
                 exclude=done)
 
-    async def _fetch_batch(self, feeds: list[queries.FeedState]) -> list[_Polled]:
-        """Fetch every feed of a batch concurrently; each body is parsed as soon as it is in."""
+    async def _fetch_batch(self, feeds: list[queries.FeedState],
+                           all_fetched: asyncio.Event | None = None) -> list[_Polled]:
+        """Fetch every feed of a batch concurrently; each body is parsed as soon as it is in.
+        ``all_fetched`` is set once every fetch has ended (parsing may still be under way)."""
         now = self.clock()
+        left = len(feeds)
 
         async def one(feed: queries.FeedState) -> _Polled:
-            result, conditional = await self._fetch(feed, now)
-            polled = _Polled(feed, result, conditional, now)
+            nonlocal left
+            try:
+                result, conditional = await self._fetch(feed, now)
+            finally:
+                left -= 1
+                if not left and all_fetched is not None:
+                    all_fetched.set()
+            polled = _Polled(feed, replace(result, body=None), conditional, now)
             if result.ok and result.body is not None:
                 polled.body_hash = hashlib.sha256(result.body).hexdigest()
                 if polled.body_hash == feed.body_hash:
                     polled.outcome = "unchanged"  # same bytes as last time: no parse at all
                 else:
-                    await self._parse(polled)
+                    # The body is kept only until it is parsed: a batch waits for its store
+                    # while the next ones are fetched.
+                    await self._parse(polled, result.body)
             elif result.not_modified:
                 polled.outcome = "not_modified"
             return polled
         return list(await asyncio.gather(*(one(f) for f in feeds)))
 
-    async def _parse(self, polled: _Polled) -> None:
+    async def _parse(self, polled: _Polled, body: bytes) -> None:
         """Parse (and classify what is new) in a worker; see monitor.workers."""
         result, feed = polled.result, polled.feed
-        assert result.body is not None
-        job = Job(body=result.body, url=result.final_url, headers=dict(result.headers),
+        job = Job(body=body, url=result.final_url, headers=dict(result.headers),
                   default_language=feed.language, now=polled.started,
                   known=self._known.get(feed.id, b""),
                   classify=not (self.workers.n and self.share.take()))

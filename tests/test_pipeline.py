@@ -14,9 +14,11 @@ from sqlalchemy import func, select
 
 from monitor.classify import Classifier, load_watchlists
 from monitor.config import Config
+from monitor.digest import Digest, Job
 from monitor.pipeline import Pipeline
 from monitor.store.db import make_engine, upgrade
 from monitor.store.tables import AlertRow, FeedRow, FetchAttemptRow, ItemRow, MilestoneRow
+from monitor.workers import Workers
 from tests.feedgen import rss
 from tests.servers import FeedServer, Reply
 
@@ -43,8 +45,9 @@ def classifier() -> Classifier:
 
 
 def make_config(feeds: list[dict[str, Any]], channels: list[dict[str, Any]] | None = None,
-                **alerting: Any) -> Config:
+                *, schedule: dict[str, Any] | None = None, **alerting: Any) -> Config:
     return Config.model_validate({
+        "schedule": schedule or {},
         "feeds": feeds, "watchlists": [str(WATCHLIST)],
         "fetch": {"allow_private_networks": True, "per_host_min_gap": 0,
                   "per_host_connections": 8, "total_timeout": 10},
@@ -309,3 +312,69 @@ def test_reclassify_finds_milestones_without_alerting(feed_server: FeedServer,
     assert done == 3 and created == 1
     assert count(run.engine, MilestoneRow) == 1 and count(run.engine, AlertRow) == 0
     assert feed_server.posts("/hook") == []
+
+
+class GatedWorkers(Workers):
+    """Parses in this process, but holds every result until ``opens_after`` bodies have been
+    handed to it; logs each body handed over and each result returned."""
+
+    def __init__(self, classifier: Classifier, opens_after: int) -> None:
+        super().__init__(classifier, 0)
+        self.opens_after, self.log, self.gate = opens_after, list[str](), asyncio.Event()
+
+    async def digest(self, job: Job) -> Digest:
+        self.log.append("parse " + job.url.rsplit("/", 1)[1])
+        if sum(e.startswith("parse") for e in self.log) >= self.opens_after:
+            self.gate.set()
+        out = await super().digest(job)
+        await self.gate.wait()
+        self.log.append("done " + job.url.rsplit("/", 1)[1])
+        return out
+
+
+def test_the_next_batch_is_fetched_while_this_one_is_still_parsing(
+        feed_server: FeedServer, run: Any, classifier: Classifier) -> None:
+    feeds = [{"name": f"f{i}", "url": feed_server.feed(f"/b{i}.xml", rss(news(3, f"B{i}")))}
+             for i in range(7)]
+    config = make_config(feeds, schedule={"batch_size": 2})
+    # No result comes back until the second batch's bodies are in too: a pipeline that
+    # waited for the first batch's parse before fetching the next one would hang here.
+    workers = GatedWorkers(classifier, opens_after=4)
+
+    async def go(p: Pipeline) -> Any:
+        p.workers = workers
+        return await asyncio.wait_for(p.poll_due(ignore_schedule=True), 20)
+    s = run(config, Clock(NOW), go)
+    assert s.feeds == 7 and s.ok == 7 and s.failed == 0 and s.items_new == 21
+    assert [e.split()[0] for e in workers.log[:4]] == ["parse"] * 4
+    assert count(run.engine, ItemRow) == 21
+    assert count(run.engine, FetchAttemptRow) == 7
+    with run.engine.connect() as conn:
+        polls = conn.execute(select(FeedRow.polls)).scalars().all()
+    assert sorted(polls) == [1] * 7
+
+
+def test_a_failing_claim_still_stores_the_batches_in_hand(feed_server: FeedServer,
+                                                          run: Any) -> None:
+    feeds = [{"name": f"c{i}", "url": feed_server.feed(f"/c{i}.xml", rss(news(2, f"C{i}")))}
+             for i in range(5)]
+    config = make_config(feeds, schedule={"batch_size": 2})
+
+    async def go(p: Pipeline) -> None:
+        claims = 0
+        real = p._claim
+
+        def claim(*args: Any) -> Any:
+            nonlocal claims
+            claims += 1
+            if claims == 3:
+                raise RuntimeError("database went away")
+            return real(*args)
+        p._claim = claim  # type: ignore[method-assign]
+        with pytest.raises(RuntimeError, match="went away"):
+            await p.poll_due(ignore_schedule=True)
+    run(config, Clock(NOW), go)
+    # The first batch was stored before the third claim; the second, already fetched when
+    # that claim failed, is stored too.
+    assert count(run.engine, ItemRow) == 8
+    assert count(run.engine, FetchAttemptRow) == 4

@@ -247,3 +247,18 @@ def test_english_stem_literals_begin_the_word(word: str) -> None:
     s = stem(word, "en")
     if s:
         assert any(word.startswith(lit) for lit in stem_literals(s)), (word, s)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(
+    list("abz09 .,'-\n\t") + list("абвяжщъьэюёіўєїґ") + list("АБЯІЎЁ") + list("αβ中ü\u00a0\u2019")
+    + ["\U0001f600", "\ufffd", "\x01", "?"]), max_size=40))
+def test_marked_puts_a_separator_exactly_where_a_token_cannot_go_on(text: str) -> None:
+    """``marked`` (bytes.translate, through cp1251 for non-ASCII text) equals the plain
+    definition: every character outside the token alphabet becomes a separator."""
+    import re
+
+    from monitor.classify.gate import SEP, marked
+
+    expected = SEP + re.sub("[^0-9a-z\u0430-\u044f\u0456\u045e]", SEP, text)
+    assert marked(text) == expected

@@ -15,6 +15,7 @@ from monitor.classify.normalise import (
     clean,
     detect_language,
     fold_tokens,
+    has_belarusian_letters,
     lower,
     split_sentences,
     stem,
@@ -89,7 +90,9 @@ def clean_item(item: ItemText) -> tuple[str, str, str]:
     else:
         body = clean(summary or "")[:MAX_CHARS]
     lang = detect_language(title + " " + body[:500], item.language)
-    if lang == "en" and not title.isascii() and detect_language(title + body[:500]) == "be":
+    # A Belarusian text under an "en" label (a feed's default): the letters tell, without
+    # counting scripts as ``detect_language`` would (what it says "be" to).
+    if lang == "en" and not title.isascii() and has_belarusian_letters(title + body[:500]):
         lang = "be"
     return title, body, lang
 

@@ -75,18 +75,23 @@ def key_slots(key: str) -> list[Slot]:
 
 
 SEP = "\x01"
-_NOT_TOKEN_RE = re.compile("[^0-9a-z\u0430-\u044f\u0456\u045e]+")
-_ASCII_SEP = bytes(c if chr(c) in "0123456789abcdefghijklmnopqrstuvwxyz" else 1
-                   for c in range(256))
+_TOKEN_CHAR = re.compile("[0-9a-z\u0430-\u044f\u0456\u045e]")
+_ASCII_SEP = bytes(c if _TOKEN_CHAR.match(chr(c)) else 1 for c in range(256))
+# Every token character (Latin, digits, Russian and Belarusian lower case) has a byte in
+# cp1251: text goes through it as bytes, with whatever is not in cp1251 (never a token
+# character) encoded as "?", which the table makes a separator like any other.
+_CP1251_SEP = bytes(c if _TOKEN_CHAR.match(bytes([c]).decode("cp1251", "replace")) else 1
+                    for c in range(256))
 
 
 def marked(low: str) -> str:
     """``low`` with a separator before every token: every character that cannot be part
     of a token (apostrophes included, which never start one) becomes ``SEP``. Literals
-    then start with ``SEP``, so the automaton leaves its root only at a token's start."""
+    then start with ``SEP``, so the automaton leaves its root only at a token's start.
+    (Through bytes.translate: a regex substitution cost 5x as much on Cyrillic text.)"""
     if low.isascii():
         return SEP + low.encode("ascii").translate(_ASCII_SEP).decode("ascii")
-    return SEP + _NOT_TOKEN_RE.sub(SEP, low)
+    return SEP + low.encode("cp1251", "replace").translate(_CP1251_SEP).decode("cp1251")
 
 
 class Gate:

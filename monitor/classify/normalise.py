@@ -175,6 +175,12 @@ def fold_tokens(tokens: list[str], lang: str) -> list[str]:
     return [fold_be(t) if ("ь" in t or "э" in t or t.startswith("ў")) else t for t in tokens]
 
 
+def has_belarusian_letters(text: str) -> bool:
+    """Whether the first 2,000 characters hold an ``і`` or ``ў``: exactly when
+    ``detect_language(text)`` (no declared language) says ``be``."""
+    return _BE_RE.search(text, 0, 2000) is not None
+
+
 def detect_language(text: str, declared: str | None = None) -> str:
     """``en``, ``ru`` or ``be``: declared language if usable, else guessed from the script
     (any ``і``/``ў`` in the first 2,000 characters: Belarusian; else more Cyrillic letters
@@ -186,7 +192,7 @@ def detect_language(text: str, declared: str | None = None) -> str:
     head = text[:2000]
     if head.isascii():          # no Cyrillic at all: the counts below would say "en"
         return "en"
-    if _BE_RE.search(head):
+    if has_belarusian_letters(head):
         return "be"
     cyr = sum(map(len, _CYR_RE.findall(head)))
     return "ru" if cyr > sum(map(len, _LATIN_RE.findall(head))) else "en"

@@ -118,6 +118,27 @@ def test_fingerprint_matches_the_plain_version(title: str, summary: str, pad: in
     assert items.fingerprint(title, summary) == fingerprint_reference(title, summary)
 
 
+# Every character cp1251 has (the shortcut's byte table covers them all), and one it lacks.
+_CP1251 = st.lists(st.sampled_from(sorted(
+    {bytes([b]).decode("cp1251", "replace") for b in range(256)} | {"ΣΑ", "x" * 9, "й" * 9})),
+    max_size=60).map("".join)
+
+
+@_SETTINGS
+@given(_CP1251)
+def test_words_match_the_regex(value: str) -> None:
+    assert items._words(value) == _WORDS.findall(value)
+
+
+@_SETTINGS
+@given(st.lists(st.sampled_from(["http", "HTTPS", "a+b.c-d", "9x", ":", "/", "//", "///",
+                                 "?", "&amp;", "#", "x", " ", "é"]), max_size=12).map("".join))
+def test_join_is_feedparsers_urljoin_without_a_base(value: str) -> None:
+    from feedparser.urls import _urljoin
+
+    assert fast._join(value) == _urljoin("", value)
+
+
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "feeds-corpus"
 
 

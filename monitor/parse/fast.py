@@ -149,12 +149,19 @@ def _fix(text: str) -> str:
     return text.translate(_cp1252) if _C1.search(text) else text
 
 
+def _join(uri: str) -> str:
+    """feedparser's ``_urljoin("", uri)``: with no base it only removes the slashes after a
+    leading "scheme://" ("http:///x" -> "http://x"), so a URI without ":///" is returned as
+    it is, without its regex substitution (the fast path's costliest call per item)."""
+    return _urljoin("", uri) if ":///" in uri else uri
+
+
 def _value(element: Any, name: str, *, relative: bool = False) -> str:
     if len(element):
         raise _Refused(f"markup inside <{name}>")
     text = (element.text or "").strip()
     if relative and text:
-        text = _urljoin("", text)
+        text = _join(text)
     return _fix(text)
 
 
@@ -209,7 +216,7 @@ def _read(root: Any, language: str | None) -> Result:
             if href is None:
                 link = _LINK_AMP.sub(r"&\g<1>", _value(child, name, relative=True))
             elif _alternate_html(attrs):
-                link = _urljoin("", href)
+                link = _join(href)
         elif name == "id" and version == "atom10":
             feed_id = _value(child, name, relative=True)
             if link is None:
@@ -264,7 +271,7 @@ def _entry(item: Any, lang: str | None) -> dict[str, Any]:
             elif _alternate_html(attrs):
                 if len(child):
                     raise _Refused("markup inside <link>")
-                entry["link"] = _urljoin("", href)
+                entry["link"] = _join(href)
         elif name in ("description", "summary", "itunes:summary"):
             if "summary" in entry and not has_content:
                 raise _Refused("summary after summary")

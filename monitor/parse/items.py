@@ -141,11 +141,21 @@ _ASCII_NON_WORD = bytes(c if chr(c).isalnum() or c == 0x5F else 0x20 for c in ra
                         ).ljust(256, b" ")
 
 
+# The same for text that cp1251 encodes (ASCII and Cyrillic: our Russian and Belarusian
+# sources), byte by byte as the regex sees each character.
+_CP1251_NON_WORD = bytes(c if _WORDS.fullmatch(bytes([c]).decode("cp1251", "replace"))
+                         else 0x20 for c in range(256))
+
+
 def _words(text: str) -> list[str]:
-    """``_WORDS.findall(text)``; ASCII text (nearly all) through ``bytes.translate``."""
+    """``_WORDS.findall(text)``, through ``bytes.translate`` for ASCII and cp1251 text."""
     if text.isascii():
         return text.encode("ascii").translate(_ASCII_NON_WORD).decode("ascii").split()
-    return _WORDS.findall(text)
+    try:
+        data = text.encode("cp1251")
+    except UnicodeEncodeError:
+        return _WORDS.findall(text)
+    return data.translate(_CP1251_NON_WORD).decode("cp1251").split()
 
 
 def fingerprint(title: str, summary: str) -> str:

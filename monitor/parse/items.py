@@ -87,15 +87,14 @@ def _item(entry: Entry, *, url: str, feed_language: str | None,
     if not (entry.title or entry.summary or entry.content or entry.link):
         return None
     link = entry.link.strip() if entry.link else None
-    parts = None
-    if link:
+    # A relative link is joined to the feed's URL; one starting "http(s)://" (nearly all)
+    # has its scheme, so it is not split for that.
+    if link and not link.startswith(("http://", "https://")):
         try:
-            parts = urlsplit(link)
-            if not parts.scheme:
+            if not urlsplit(link).scheme:
                 link = urljoin(url, link)
-                parts = urlsplit(link)
         except ValueError:          # "http://[oops/": kept as it is, not the feed's failure
-            parts = None
+            pass
     canonical = canonical_url(link) if link else None
     published = sane_date(entry.parsed_date, now) if entry.parsed_date else None
     if published is None:
@@ -105,12 +104,11 @@ def _item(entry: Entry, *, url: str, feed_language: str | None,
                 break
     # A link-based identity keeps the fragment: some blogs (scripting.com) give every post
     # the same page URL with a different "#anchor".
-    link_identity = None
-    if canonical:
-        fragment = parts.fragment if parts else ""
-        link_identity = f"{canonical}#{fragment}" if fragment else canonical
-    identity = (entry.id or "").strip() or link_identity or _sha256(
-        entry.title + "\n" + (entry.summary or entry.content))
+    identity = (entry.id or "").strip()
+    if not identity and canonical:
+        fragment = _fragment(link) if link else ""
+        identity = f"{canonical}#{fragment}" if fragment else canonical
+    identity = identity or _sha256(entry.title + "\n" + (entry.summary or entry.content))
     if len(identity) > 1000:
         identity = "sha256:" + _sha256(identity)
     language = (language_tag(entry.language) or feed_language or default_language
@@ -129,6 +127,13 @@ def _item(entry: Entry, *, url: str, feed_language: str | None,
         fingerprint=fingerprint(entry.title, entry.summary or entry.content),
         raw=json_safe(entry.raw),
     )
+
+
+def _fragment(link: str) -> str:
+    try:
+        return urlsplit(link).fragment
+    except ValueError:
+        return ""
 
 
 def _sha256(text: str) -> str:

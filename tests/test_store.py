@@ -13,7 +13,13 @@ from sqlalchemy import func, select
 from monitor.config import Config, FeedConfig
 from monitor.model import ParsedItem
 from monitor.store import queries
-from monitor.store.db import ensure_schema, make_engine, sessions
+from monitor.store.db import (
+    SQLITE_BUSY_MS,
+    SQLITE_WAL_PAGES,
+    ensure_schema,
+    make_engine,
+    sessions,
+)
 from monitor.store.tables import Base, FeedRow, ItemRow
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -40,6 +46,16 @@ def test_ensure_schema_upgrades_empty_sqlite(sqlite_url: str) -> None:
     ensure_schema(eng, auto=False)  # an empty SQLite file is upgraded by run/poll
     ensure_schema(eng, auto=False)
     eng.dispose()
+
+
+def test_sqlite_connections_get_their_pragmas(sqlite_url: str) -> None:
+    eng = make_engine(sqlite_url)
+    with eng.connect() as conn:
+        got = {p: conn.exec_driver_sql(f"PRAGMA {p}").scalar() for p in (
+            "journal_mode", "synchronous", "foreign_keys", "busy_timeout", "wal_autocheckpoint")}
+    eng.dispose()
+    assert got == {"journal_mode": "wal", "synchronous": 1, "foreign_keys": 1,
+                   "busy_timeout": SQLITE_BUSY_MS, "wal_autocheckpoint": SQLITE_WAL_PAGES}
 
 
 def test_items_stored_once_and_stories_linked(engine: Any) -> None:

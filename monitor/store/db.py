@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor.errors import StoreError
 
 SQLITE_BUSY_MS = 15000
+SQLITE_WAL_PAGES = 10000                 # see _sqlite_pragmas
 
 
 def make_engine(url: str, *, pool_size: int = 5, echo: bool = False,
@@ -59,6 +60,11 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
+    # A checkpoint (copying the WAL into the database, with an fsync) every ~40 MB of WAL
+    # instead of SQLite's 4 MB: a cold cycle's batch writes about 4 MB, so the default put a
+    # checkpoint into nearly every commit (18 ms each here). The WAL file is reused, not
+    # grown, after each checkpoint; readers look pages up in its index, as before.
+    cur.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_PAGES}")
     cur.close()
 
 

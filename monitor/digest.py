@@ -94,10 +94,18 @@ def digest(job: Job, classifier: Classifier | None) -> Digest:
     if classifier is None or not job.classify:
         return out
     known = {job.known[i:i + 8] for i in range(0, len(job.known), 8)}
+    quiet: Classification | None = None
     try:
         for it in feed.items:
             if it.identity not in out.classes and _key(it.identity) not in known:
-                out.classes[it.identity] = classifier.classify(parsed_item_text(it), now=job.now)
+                c = classifier.classify(parsed_item_text(it), now=job.now)
+                if not (c.relevant or c.score or c.watchlists or c.actors or c.milestones):
+                    # Most items: "nothing here", equal for all of them. One object for all
+                    # is pickled once (then referenced) and unpickled once by the daemon.
+                    if quiet is None or quiet != c:
+                        quiet = c
+                    c = quiet
+                out.classes[it.identity] = c
     except Exception as exc:  # noqa: BLE001 - the store classifies what is missing, and logs
         log.error("worker_classify_failed", extra={"url": job.url, "error": str(exc)})
     return out

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from monitor.classify import Classifier, load_watchlists
 from monitor.config import Config
+from monitor.digest import digest, parsed_item_text
 from monitor.pipeline import Pipeline
 from monitor.store.db import make_engine, upgrade
 from monitor.store.tables import FetchAttemptRow, ItemRow
@@ -77,6 +78,22 @@ def test_worker_processes_give_what_the_thread_gives(classifier: Classifier,
         assert a == b, job.url
     assert remote[-3].classes and any(c.milestones for c in remote[-3].classes.values())
     assert remote[-2].error and remote[-1].error            # not feeds: the feed's failure
+
+
+def test_every_nothing_here_result_of_a_body_is_one_object(classifier: Classifier) -> None:
+    """Equal to what the classifier says of each item, and shared, so it crosses the pipe
+    once per body."""
+    body = RELEVANT.replace(b"</channel>", b"".join(
+        b"<item><title>Weather %d</title><link>https://example.org/w%d</link>"
+        b"<description>Rain in Minsk.</description></item>" % (i, i) for i in range(5))
+        + b"</channel>")
+    out = digest(_job(body), classifier)
+    assert out.feed is not None and len(out.classes) == 7
+    for it in out.feed.items:
+        assert out.classes[it.identity] == classifier.classify(parsed_item_text(it), now=NOW)
+    quiet = [c for c in out.classes.values() if not c.relevant]
+    assert len(quiet) == 6 and all(c is quiet[0] for c in quiet)
+    assert sum(c.relevant for c in out.classes.values()) == 1
 
 
 def test_known_items_are_not_classified_again(classifier: Classifier) -> None:

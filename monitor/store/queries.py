@@ -323,6 +323,7 @@ class _ItemInsert:
         self._head = f"INSERT INTO items ({', '.join(self.COLUMNS)}) VALUES "
         self._tail = (" ON CONFLICT (feed_id, identity) DO NOTHING"
                       " RETURNING id, feed_id, identity")
+        self._versions: dict[int, str] = {}
 
     # Rows per statement. The driver keeps each prepared statement it has run (SQLite: about
     # 2.6 KB per row of VALUES), so a few fixed sizes keep that cache small, where one size per
@@ -347,10 +348,15 @@ class _ItemInsert:
                 json.dumps(it.raw))
         if c is None:
             return (*head, "[]", "[]", "[]", None, None, None, None)
+        # Workers send one object for all their "nothing here" results: encoded once.
+        # (Keyed by id: every classification of the batch is alive until the insert ends.)
+        versions = self._versions.get(id(c.versions))
+        if versions is None:
+            versions = self._versions[id(c.versions)] = (
+                _SORTED_JSON.encode(c.versions) if c.versions else "")
         return (*head, _json_list(c.watchlists), _json_list(c.actors),
                 _json_list(c.to_json()["milestones"]) if c.milestones else "[]", self._now,
-                c.relevant, c.score,
-                _SORTED_JSON.encode(c.versions) if c.versions else None)
+                c.relevant, c.score, versions or None)
 
 
 # What json.dumps(value, sort_keys=True) gives, without building an encoder per call (dumps

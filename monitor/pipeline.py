@@ -366,7 +366,7 @@ class Pipeline:
         after: list[Callable[[], None]] = []
         classify = self._classify_parsed(now, polled)
         with self.sessions.begin() as s:
-            rows = queries.rows_by_id(s, FeedRow, [p.feed.id for p in polled])
+            rows = queries.feed_patches(s, [p.feed.id for p in polled])
             stored = queries.store_items(
                 s, [(p.feed.id, p.parsed.items) for p in polled if p.parsed is not None
                     and p.crash is None], now, classify=classify)
@@ -378,6 +378,7 @@ class Pipeline:
             for p in polled:
                 self._finish_feed(s, rows[p.feed.id], p, outage, new_by_feed.get(p.feed.id, 0),
                                   now, summary, after, attempts)
+            queries.update_feeds(s, rows.values())
             queries.record_attempts(s, attempts)
         for fn in after:
             fn()
@@ -425,9 +426,9 @@ class Pipeline:
                     self.metrics.items_classified.labels(label).inc(n)
         after.append(count)
 
-    def _finish_feed(self, s: Session, row: FeedRow, p: _Polled, outage: bool, new: int,
-                     now: datetime, summary: CycleSummary, after: list[Callable[[], None]],
-                     attempts: list[dict[str, Any]]) -> None:
+    def _finish_feed(self, s: Session, row: queries.FeedPatch, p: _Polled, outage: bool,
+                     new: int, now: datetime, summary: CycleSummary,
+                     after: list[Callable[[], None]], attempts: list[dict[str, Any]]) -> None:
         feed, result = p.feed, p.result
         if p.crash is not None:
             # A crash in the parser is logged and the feed released, as at the per-feed boundary.
@@ -474,9 +475,9 @@ class Pipeline:
                      next_check=decision.next_check_at.isoformat())
         after.append(emit)
 
-    def _update_feed(self, s: Session, row: FeedRow, result: FetchResult, d: PollDecision,
-                     outcome: str, error: str | None, body_hash: str | None, conditional: bool,
-                     now: datetime) -> None:
+    def _update_feed(self, s: Session, row: queries.FeedPatch, result: FetchResult,
+                     d: PollDecision, outcome: str, error: str | None, body_hash: str | None,
+                     conditional: bool, now: datetime) -> None:
         was_unhealthy = row.unhealthy
         row.polls += 1
         row.last_polled_at = now
@@ -503,8 +504,8 @@ class Pipeline:
             self._health_event(s, row, "recovered", now, "polled successfully again")
             row.unhealthy_since = None
 
-    def _health_event(self, s: Session, row: FeedRow, state: str, now: datetime,
-                      reason: str) -> None:
+    def _health_event(self, s: Session, row: FeedRow | queries.FeedPatch, state: str,
+                      now: datetime, reason: str) -> None:
         alert = FeedHealthAlert(feed=row.name, url=row.current_url or row.url, state=state,
                                 since=now, reason=reason,
                                 watchlists=self._feed_watchlists.get(row.name, ()))

@@ -160,3 +160,63 @@ def test_store_items_in_fixed_size_statements(engine: Any) -> None:
         assert len(rows) == 341
         for x in stored:
             assert (rows[x.id].identity, rows[x.id].feed_id) == (x.item.identity, x.feed_id)
+
+
+def _raw_feeds(s: Any) -> list[tuple[Any, ...]]:
+    cols = [c.name for c in FeedRow.__table__.columns if c.name != "id"]
+    return [tuple(r) for r in s.connection().exec_driver_sql(
+        f"SELECT {', '.join(cols)} FROM feeds ORDER BY name")]
+
+
+def _poll(row: Any, k: int) -> None:
+    """What a poll's store assigns, differently for each feed (a 304, a new body, a failure
+    that makes the feed unhealthy, a redirect), through whatever object it is given."""
+    row.polls += 1
+    row.last_polled_at = NOW + timedelta(seconds=k)
+    row.lease_owner, row.lease_until = None, None
+    row.next_check_at = NOW + timedelta(minutes=10 + k)
+    if row.name == "a":
+        row.last_status, row.last_success_at = 304, NOW
+    elif row.name == "b":
+        row.last_status, row.last_success_at = 200, NOW
+        row.etag, row.last_modified, row.body_hash = f'"e{k}"', "Sun, 01 Mar 2026", "ab" * 32
+        row.current_url = "https://b.org/moved"
+    else:
+        row.last_status, row.failures, row.unhealthy = 500, row.polls, True
+        row.last_error, row.last_error_at, row.unhealthy_since = "HTTP 500 «x»", NOW, NOW
+        row.silent_since = None
+
+
+def test_feed_patches_write_what_the_orm_writes(engine: Any) -> None:
+    make = sessions(engine)
+    with make.begin() as s:
+        ids = _feeds(s)
+    with make.begin() as s:
+        for k in range(3):
+            rows = queries.rows_by_id(s, FeedRow, list(ids.values()))
+            for row in rows.values():
+                _poll(row, k)
+            s.flush()
+        expected = _raw_feeds(s)
+        s.rollback()
+    with make.begin() as s:
+        for k in range(3):
+            patches = queries.feed_patches(s, list(ids.values()))
+            assert sorted(patches) == sorted(ids.values())
+            for p in patches.values():
+                _poll(p, k)
+            queries.update_feeds(s, patches.values())
+        assert _raw_feeds(s) == expected
+
+
+def test_feed_patch_refuses_what_it_cannot_write() -> None:
+    p = queries.FeedPatch({"id": 1, "name": "a", "polls": 0})
+    p.polls += 1
+    p.etag = "x"
+    assert (p.polls, p.etag, p.changes) == (1, "x", {"polls": 1, "etag": "x"})
+    with pytest.raises(AttributeError, match="not loaded"):
+        _ = p.last_error
+    with pytest.raises(AttributeError, match="no assignable column"):
+        p.etga = "typo"
+    with pytest.raises(AttributeError, match="no assignable column"):
+        p.id = 2

@@ -160,6 +160,63 @@ def release_feed(session: Session, feed_id: int, owner: str) -> None:
                     .values(lease_owner=None, lease_until=None))
 
 
+class FeedPatch:
+    """A feed's row as a poll's store sees it: the columns it reads, and every assignment
+    recorded in ``changes``, which ``update_feeds`` writes with one executemany per set of
+    columns. Loading whole rows into the ORM and flushing them was half of a 304 cycle's
+    store (75-84 ms against 30-37 for 1000 feeds on SQLite, 145-185 against 70-119 on
+    PostgreSQL). Reading a column that was neither loaded nor assigned is an error."""
+
+    READ = ("id", "name", "url", "current_url", "unhealthy", "silent_since", "lease_owner",
+            "polls")
+    _COLUMNS = frozenset(c.key for c in cast(Table, FeedRow.__table__).columns)
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        object.__setattr__(self, "_values", values)
+        object.__setattr__(self, "changes", {})
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(f"FeedPatch has no {name!r} (not loaded)") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name not in self._COLUMNS or name == "id":
+            raise AttributeError(f"feeds has no assignable column {name!r}")
+        self._values[name] = value
+        self.changes[name] = value
+
+
+_FEEDS = cast(Table, FeedRow.__table__)
+_PATCH_READ = (select(*(_FEEDS.c[k] for k in FeedPatch.READ))
+               .where(_FEEDS.c.id.in_(bindparam("ids", expanding=True))))
+_PATCH_WRITE = update(_FEEDS).where(_FEEDS.c.id == bindparam("_id"))
+
+
+def feed_patches(session: Session, ids: Sequence[int]) -> dict[int, FeedPatch]:
+    """The feeds' rows to update after a poll, by id, in one query per 500."""
+    conn = session.connection()
+    out: dict[int, FeedPatch] = {}
+    for chunk in _chunks(list(ids), 500):
+        for r in conn.execute(_PATCH_READ, {"ids": list(chunk)}):
+            out[r.id] = FeedPatch(dict(r._mapping))
+    return out
+
+
+def update_feeds(session: Session, patches: Iterable[FeedPatch]) -> None:
+    """Write what was assigned to each patch: one executemany per set of columns assigned
+    (a 304 and a new body differ only in the validators, so a batch needs two or three)."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for p in patches:
+        if p.changes:
+            groups.setdefault(tuple(sorted(p.changes)), []).append({"_id": p.id, **p.changes})
+    if groups:
+        conn = session.connection()
+        for params in groups.values():
+            conn.execute(_PATCH_WRITE, params)
+
+
 _Row = TypeVar("_Row", FeedRow, ItemRow)
 
 

@@ -116,6 +116,27 @@ def test_claims_are_disjoint_and_leases_expire(engine: Any) -> None:
     assert len(three) == 10
 
 
+def test_a_claim_skips_the_feeds_it_is_told_to(engine: Any) -> None:
+    """A cycle claims batch after batch and excludes what it claimed already (one array
+    parameter, however many): even feeds whose lease the same owner holds, which a claim
+    otherwise takes back as stale, and feeds polled already when the schedule is ignored."""
+    mk = sessions(engine)
+    with mk.begin() as s:
+        queries.sync_feeds(s, config(*[f"f{i}" for i in range(1200)]), NOW)
+    lease = timedelta(minutes=5)
+    taken: list[int] = []
+    with mk.begin() as s:
+        while got := queries.claim_due_feeds(s, owner="r1", now=NOW, lease=lease, limit=100,
+                                             ignore_schedule=True, exclude=taken):
+            assert not {f.id for f in got} & set(taken)
+            taken += [f.id for f in got]
+    assert len(taken) == len(set(taken)) == 1200
+    with mk.begin() as s:                   # the owner's own leases are taken back as stale
+        again = queries.claim_due_feeds(s, owner="r1", now=NOW, lease=lease, limit=2000,
+                                        exclude=taken[:7])
+    assert sorted(f.id for f in again) == sorted(taken[7:])
+
+
 def test_a_claim_never_takes_more_than_its_limit_whatever_the_plan(pg_url: str) -> None:
     """PostgreSQL may run ``UPDATE ... WHERE id IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)``
     as a nested-loop semi join that re-runs the subquery per row: each run skips the rows the

@@ -378,3 +378,48 @@ def test_a_failing_claim_still_stores_the_batches_in_hand(feed_server: FeedServe
     # that claim failed, is stored too.
     assert count(run.engine, ItemRow) == 8
     assert count(run.engine, FetchAttemptRow) == 4
+
+
+def test_claim_size_follows_the_share_of_new_bodies() -> None:
+    from monitor.pipeline import ClaimSize
+
+    size = ClaimSize(40)
+    assert size.size == 40
+    size.observe(40, 40)                    # everything new: batch_size
+    assert size.size == 40
+    size.observe(40, 0)                     # all 304 or unchanged: five times as many
+    assert size.size == 200
+    size.observe(200, 20)                   # 10% new: still capped at five times
+    assert size.size == 200
+    size.observe(200, 100)                  # half new: twice batch_size
+    assert size.size == 80
+    size.observe(0, 0)                      # nothing claimed: unchanged
+    assert size.size == 80
+    size.reset()
+    assert size.size == 40
+
+
+def test_batches_grow_while_polls_bring_nothing_new(feed_server: FeedServer, run: Any) -> None:
+    feeds = [{"name": f"g{i}", "url": feed_server.feed(f"/g{i}.xml", rss(news(2, f"G{i}")))}
+             for i in range(30)]
+    config = make_config(feeds, schedule={"batch_size": 2})
+
+    async def go(p: Pipeline) -> list[list[int]]:
+        limits: list[list[int]] = []
+        real = p._claim
+
+        def claim(*args: Any) -> Any:
+            limits[-1].append(p.claim_size.size)
+            return real(*args)
+        p._claim = claim  # type: ignore[method-assign]
+        for _ in range(2):
+            limits.append([])
+            s = await p.poll_due(ignore_schedule=True)
+            assert s.feeds == 30 and s.failed == 0
+        return limits
+    cold, unchanged = run(config, Clock(NOW), go)
+    assert set(cold) == {2}                 # every poll brought a body to parse
+    assert unchanged[:2] == [2, 2] and set(unchanged[2:]) == {10}  # once a batch was seen
+    assert count(run.engine, FetchAttemptRow) == 60
+    with run.engine.connect() as conn:
+        assert sorted(conn.execute(select(FeedRow.polls)).scalars()) == [2] * 30

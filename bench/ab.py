@@ -1,6 +1,7 @@
 """A/B of the pipeline's cycles: two (or more) revisions, same farm, runs interleaved.
 
     .venv/bin/python bench/ab.py [--reps 3] [--cycles 1] [--db sqlite] [--feeds 1000] REV REV...
+    .venv/bin/python bench/ab.py --steady 304|unchanged [--reps 6] REV REV...
 
 A REV is a git revision (checked out into a temporary worktree) or ``.`` (the working tree,
 uncommitted changes included). Each rep runs every revision's bench/cycles.py once against one
@@ -8,11 +9,17 @@ nginx farm rebuilt before each run, in alternating order (A B, B A, ...), so a m
 speed drifts within minutes (these VMs do, by up to 25%) favours neither side. Prints each run
 and the medians: wall seconds and CPU seconds of the cold cycle, peak PSS, and the feeds/s of
 any further cycle (``--cycles 3``: unchanged and 304 too).
+
+``--steady KIND`` measures only steady cycles, which a single cycle per run measures badly:
+one SQLite file is populated once (bench/steady.py), and each run polls a copy of it five
+times after two warm-ups, with each revision's own ``monitor``; prints each run's medians,
+the median of those per revision, and how many alternating pairs each side won.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -48,6 +55,37 @@ def one_run(tree: Path, farm: Farm, urls: Path, args: argparse.Namespace) -> lis
     return out
 
 
+def steady(trees: dict[str, Path], farm: Farm, urls: Path, work: Path,
+           args: argparse.Namespace) -> None:
+    """``--steady``: alternating runs of bench/steady.py, one revision's code each."""
+    base = work / "steady.db"
+    touch = ["--touch", str(farm.root / "feeds")] if args.steady == "unchanged" else []
+
+    def one(tree: Path) -> dict[str, Any]:
+        argv = [sys.executable, str(ROOT / "bench" / "steady.py"), "--base", str(base),
+                "--urls", str(urls), *touch]
+        done = subprocess.run(argv, env=dict(os.environ, PYTHONPATH=str(tree)), cwd=tree,
+                              check=True, capture_output=True, text=True)
+        return dict(json.loads(done.stdout.splitlines()[-1]))
+
+    one(ROOT)                                       # populates the base
+    runs: dict[str, list[float]] = {rev: [] for rev in args.revs}
+    for rep in range(args.reps):
+        for rev in args.revs if rep % 2 == 0 else args.revs[::-1]:
+            r = one(trees[rev])
+            runs[rev].append(r["seconds"])
+            print(f"{rev:12} {args.steady} {r['seconds']:.3f} s ({r['feeds'] / r['seconds']:.0f}"
+                  f" feeds/s), CPU {r['cpu_seconds']:.3f} s", flush=True)
+    print("\nmedians:")
+    first = args.revs[0]
+    for rev, secs in runs.items():
+        med = statistics.median(secs)
+        wins = "" if rev == first else (
+            f", faster than {first} in {sum(b < a for a, b in zip(runs[first], secs))}"
+            f" of {len(secs)} pairs")
+        print(f"{rev:12} {args.steady} {med:.3f} s ({args.feeds / med:.0f} feeds/s){wins}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("revs", nargs="+", help="git revisions, or . for the working tree")
@@ -56,6 +94,8 @@ def main() -> None:
     ap.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     ap.add_argument("--feeds", type=int, default=1000)
     ap.add_argument("--workers", default="auto", help="schedule.parse_workers")
+    ap.add_argument("--steady", choices=("304", "unchanged"),
+                    help="only steady cycles of this kind, on copies of one populated SQLite file")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="monitor-ab-"))
     trees = {rev: checkout(rev, work) for rev in args.revs}
@@ -67,6 +107,9 @@ def main() -> None:
     urls.write_text("\n".join(farm.url(i) for i in range(args.feeds)) + "\n")
     runs: dict[str, list[list[dict[str, Any]]]] = {rev: [] for rev in args.revs}
     try:
+        if args.steady:
+            steady(trees, farm, urls, work, args)
+            return
         for rep in range(args.reps):
             for rev in args.revs if rep % 2 == 0 else args.revs[::-1]:
                 farm.build()

@@ -214,6 +214,11 @@ def test_feed_patch_refuses_what_it_cannot_write() -> None:
     p.polls += 1
     p.etag = "x"
     assert (p.polls, p.etag, p.changes) == (1, "x", {"polls": 1, "etag": "x"})
+    p.name = "a"                            # a loaded column set to its value: not written
+    p.etag = "x"
+    assert p.changes == {"polls": 1, "etag": "x"}
+    p.polls = 0                             # set back after a change: written
+    assert p.changes == {"polls": 0, "etag": "x"}
     with pytest.raises(AttributeError, match="not loaded"):
         _ = p.last_error
     with pytest.raises(AttributeError, match="no assignable column"):

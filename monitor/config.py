@@ -105,7 +105,7 @@ class ScheduleConfig(_Model):
     max_backoff: Duration = 86400.0       # slow retry of an unhealthy feed
     unhealthy_after: int = 5              # consecutive failures
     force_unconditional_every: Duration = 21600.0
-    batch_size: int = 40                  # feeds claimed together (up to x5 when nothing is new)
+    batch_size: int = 40                  # feeds claimed together (up to x3 when nothing is new)
     keep_fetch_attempts: Duration = 30 * 86400.0  # poll history kept for `monitor feeds`; 0: all
     parse_workers: Annotated[int, Field(ge=0)] | Literal["auto"] = "auto"  # processes parsing+classifying; 0: in-process
 

@@ -380,22 +380,34 @@ def test_a_failing_claim_still_stores_the_batches_in_hand(feed_server: FeedServe
     assert count(run.engine, FetchAttemptRow) == 4
 
 
-def test_claim_size_follows_the_share_of_new_bodies() -> None:
+def test_claim_size_follows_the_share_of_cheap_polls() -> None:
     from monitor.pipeline import ClaimSize
 
-    size = ClaimSize(40)
+    size = ClaimSize(40, lease=300)
     assert size.size == 40
-    size.observe(40, 40)                    # everything new: batch_size
+    size.observe(40, 0, 1.0)                # everything new (or failed): batch_size
     assert size.size == 40
-    size.observe(40, 0)                     # all 304 or unchanged: five times as many
-    assert size.size == 200
-    size.observe(200, 20)                   # 10% new: still capped at five times
-    assert size.size == 200
-    size.observe(200, 100)                  # half new: twice batch_size
+    size.observe(40, 40, 1.0)               # all 304 or unchanged: three times as many
+    assert size.size == 120
+    size.observe(120, 108, 1.0)             # 10% new: still capped at three times
+    assert size.size == 120
+    size.observe(120, 60, 1.0)              # half new: twice batch_size
     assert size.size == 80
-    size.observe(0, 0)                      # nothing claimed: unchanged
+    size.observe(0, 0, 0.0)                 # nothing claimed: unchanged
     assert size.size == 80
     size.reset()
+    assert size.size == 40
+
+
+def test_claim_size_keeps_a_batch_well_within_the_lease() -> None:
+    """A slow batch (a per-host gap, timeouts) does not grow: a feed stays claimed while two
+    batches are fetched, and a lease that expires lets another replica poll it as well."""
+    from monitor.pipeline import ClaimSize
+
+    size = ClaimSize(40, lease=300)
+    size.observe(40, 40, 20.0)              # 2 feeds/s: 30 s (a tenth of the lease) is 60
+    assert size.size == 60
+    size.observe(60, 60, 60.0)              # 1 feed/s: 30 feeds, but never below batch_size
     assert size.size == 40
 
 
@@ -419,7 +431,26 @@ def test_batches_grow_while_polls_bring_nothing_new(feed_server: FeedServer, run
         return limits
     cold, unchanged = run(config, Clock(NOW), go)
     assert set(cold) == {2}                 # every poll brought a body to parse
-    assert unchanged[:2] == [2, 2] and set(unchanged[2:]) == {10}  # once a batch was seen
+    assert unchanged[:2] == [2, 2] and set(unchanged[2:]) == {6}  # once a batch was seen
     assert count(run.engine, FetchAttemptRow) == 60
     with run.engine.connect() as conn:
         assert sorted(conn.execute(select(FeedRow.polls)).scalars()) == [2] * 30
+
+
+def test_failing_polls_do_not_grow_the_batches(feed_server: FeedServer, run: Any) -> None:
+    feeds = [{"name": f"e{i}", "url": feed_server.add(f"/e{i}.xml", lambda req: Reply(500, b""))}
+             for i in range(12)]
+    config = make_config(feeds, schedule={"batch_size": 2})
+
+    async def go(p: Pipeline) -> list[int]:
+        sizes: list[int] = []
+        real = p._claim
+
+        def claim(*args: Any) -> Any:
+            sizes.append(p.claim_size.size)
+            return real(*args)
+        p._claim = claim  # type: ignore[method-assign]
+        s = await p.poll_due(ignore_schedule=True)
+        assert s.failed == 12
+        return sizes
+    assert set(run(config, Clock(NOW), go)) == {2}

@@ -31,6 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.cycles import bench_config_data  # noqa: E402
 from bench.farm import Farm, Nginx  # noqa: E402
 from bench.run import drive_cycles  # noqa: E402
 
@@ -59,11 +60,13 @@ def steady(trees: dict[str, Path], farm: Farm, urls: Path, work: Path,
            args: argparse.Namespace) -> None:
     """``--steady``: alternating runs of bench/steady.py, one revision's code each."""
     base = work / "steady.db"
+    config = work / "steady-config.json"        # bench/cycles.py's, for every revision
+    config.write_text(json.dumps(bench_config_data(urls.read_text().split(), "sqlite://")))
     touch = ["--touch", str(farm.root / "feeds")] if args.steady == "unchanged" else []
 
     def one(tree: Path) -> dict[str, Any]:
         argv = [sys.executable, str(ROOT / "bench" / "steady.py"), "--base", str(base),
-                "--urls", str(urls), *touch]
+                "--config", str(config), *touch]
         done = subprocess.run(argv, env=dict(os.environ, PYTHONPATH=str(tree)), cwd=tree,
                               check=True, capture_output=True, text=True)
         return dict(json.loads(done.stdout.splitlines()[-1]))

@@ -42,6 +42,10 @@ PG_URL = os.environ.get("MONITOR_BENCH_PG_URL", "postgresql+psycopg://postgres@1
 
 
 def bench_config(urls: list[str], db_url: str, **extra: Any) -> Config:
+    return Config.model_validate(bench_config_data(urls, db_url, **extra))
+
+
+def bench_config_data(urls: list[str], db_url: str, **extra: Any) -> dict[str, Any]:
     """Every farm feed on one host: the per-host limits are opened up to the global ones."""
     data: dict[str, Any] = {
         "database": {"url": db_url},
@@ -54,7 +58,7 @@ def bench_config(urls: list[str], db_url: str, **extra: Any) -> Config:
     }
     for key, value in extra.items():
         data.setdefault(key, {}).update(value)
-    return Config.model_validate(data)
+    return data
 
 
 class Database:

@@ -1,14 +1,16 @@
 """Steady poll cycles (304 or unchanged) of one revision, on a copy of a populated SQLite file.
 
-    PYTHONPATH=TREE .venv/bin/python bench/steady.py --base FILE --urls FILE [--cycles 5] \\
+    PYTHONPATH=TREE .venv/bin/python bench/steady.py --base FILE --config FILE [--cycles 5] \\
         [--touch DIR]
 
 Run by ``bench/ab.py --steady``, which owns the farm: the first call (``FILE`` missing) polls
 the farm cold and then once more, and saves the database as ``FILE``; every later call copies
 ``FILE`` and measures ``--cycles`` cycles after two warm-up ones, so no run pays for a cold
 cycle and every revision starts from the same rows. ``--touch DIR`` touches every farm file
-before each cycle (the unchanged cycle: new ETag, same bytes; else every poll is a 304). Prints one JSON line: the medians of
-wall and CPU seconds. Imports only ``monitor`` (of the tree on PYTHONPATH), so it runs any
+before each cycle (the unchanged cycle: new ETag, same bytes; else every poll is a 304).
+``--config`` is bench/cycles.py's farm config as JSON (``bench_config_data``, written by
+ab.py), its database URL replaced by the copy's. Prints one JSON line: the medians of wall
+and CPU seconds. Imports only ``monitor`` (of the tree on PYTHONPATH), so it runs any
 revision's code.
 """
 
@@ -33,33 +35,19 @@ from monitor.pipeline import Pipeline
 from monitor.store.db import make_engine, upgrade
 
 
-def config(urls: list[str], db_url: str, watchlist: Path) -> Config:
-    """As bench/cycles.py's: every farm feed on one host, the per-host limits opened up."""
-    return Config.model_validate({
-        "database": {"url": db_url},
-        "feeds": [{"name": f"farm{i:05d}", "url": u, "interval": "10m", "language": "en"}
-                  for i, u in enumerate(urls)],
-        "watchlists": [str(watchlist)],
-        "fetch": {"allow_private_networks": True, "per_host_min_gap": 0,
-                  "per_host_connections": 20, "max_connections": 20},
-    })
-
-
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    import monitor
-
-    tree = Path(monitor.__file__).resolve().parent.parent
-    watchlist = tree / "config" / "watchlists" / "belarus-us.yaml"
-    urls = Path(args.urls).read_text().split()
     work = Path(tempfile.mkdtemp(prefix="monitor-steady-"))
     db = work / "bench.db"
     base = Path(args.base)
     if base.exists():
         shutil.copy(base, db)
-    engine = make_engine(f"sqlite:///{db}")
+    data = json.loads(Path(args.config).read_text())
+    data["database"] = {"url": f"sqlite:///{db}"}
+    config = Config.model_validate(data)
+    engine = make_engine(config.database.url)
     upgrade(engine)
-    pipe = Pipeline(config(urls, f"sqlite:///{db}", watchlist), engine,
-                    Classifier(load_watchlists([watchlist])), echo=lambda s: None)
+    pipe = Pipeline(config, engine, Classifier(load_watchlists(config.watchlist_paths())),
+                    echo=lambda s: None)
     try:
         await asyncio.to_thread(pipe.sync_feeds)
         await pipe.workers.start()
@@ -93,7 +81,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--base", required=True, help="the populated database (made if missing)")
-    ap.add_argument("--urls", required=True)
+    ap.add_argument("--config", required=True, help="the farm's config, as JSON")
     ap.add_argument("--cycles", type=int, default=5)
     ap.add_argument("--touch", help="the farm's feed directory, touched before each cycle")
     setup_logging("info", "json", open(os.devnull, "a", encoding="utf-8"))  # noqa: SIM115

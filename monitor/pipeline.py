@@ -314,7 +314,7 @@ class Pipeline:
                 exclude=done)
 
     async def _fetch_batch(self, feeds: list[queries.FeedState],
-                           batch: _Batch | None = None) -> list[_Polled]:
+                           batch: _Batch) -> list[_Polled]:
         """Fetch every feed of a batch concurrently; each body is parsed as soon as it is in.
         ``batch.all_fetched`` is set once every fetch has ended (parsing may still be under
         way); ``batch.cheap`` counts the 304 and unchanged polls by then."""
@@ -327,23 +327,21 @@ class Pipeline:
                 result, conditional = await self._fetch(feed, now)
             finally:
                 left -= 1
-                if not left and batch is not None:
+                if not left:
                     batch.all_fetched.set()
             polled = _Polled(feed, replace(result, body=None), conditional, now)
             if result.ok and result.body is not None:
                 polled.body_hash = hashlib.sha256(result.body).hexdigest()
                 if polled.body_hash == feed.body_hash:
                     polled.outcome = "unchanged"  # same bytes as last time: no parse at all
-                    if batch is not None:
-                        batch.cheap += 1
+                    batch.cheap += 1
                 else:
                     # The body is kept only until it is parsed: a batch waits for its store
                     # while the next ones are fetched.
                     await self._parse(polled, result.body)
             elif result.not_modified:
                 polled.outcome = "not_modified"
-                if batch is not None:
-                    batch.cheap += 1
+                batch.cheap += 1
             return polled
         return list(await asyncio.gather(*(one(f) for f in feeds)))
 

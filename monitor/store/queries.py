@@ -202,6 +202,9 @@ def release_feed(session: Session, feed_id: int, owner: str) -> None:
                     .values(lease_owner=None, lease_until=None))
 
 
+_FEEDS = cast(Table, FeedRow.__table__)
+
+
 class FeedPatch:
     """A feed's row as a poll's store sees it: the columns it reads, and every assignment
     recorded in ``changes``, which ``update_feeds`` writes with one executemany per set of
@@ -211,7 +214,7 @@ class FeedPatch:
 
     READ = ("id", "name", "url", "current_url", "unhealthy", "silent_since", "lease_owner",
             "polls")
-    _COLUMNS = frozenset(c.key for c in cast(Table, FeedRow.__table__).columns)
+    _COLUMNS = frozenset(c.key for c in _FEEDS.columns)
 
     def __init__(self, values: dict[str, Any]) -> None:
         object.__setattr__(self, "_values", values)
@@ -232,7 +235,6 @@ class FeedPatch:
         self.changes[name] = value
 
 
-_FEEDS = cast(Table, FeedRow.__table__)
 _PATCH_READ = (select(*(_FEEDS.c[k] for k in FeedPatch.READ))
                .where(_FEEDS.c.id.in_(bindparam("ids", expanding=True))))
 _PATCH_WRITE = update(_FEEDS).where(_FEEDS.c.id == bindparam("_id"))

@@ -20,7 +20,7 @@ import lxml.etree
 import lxml.html
 import pytest
 from feedparser.html import _cp1252
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from monitor.classify import normalise
@@ -99,10 +99,27 @@ _SETTINGS = settings(max_examples=600, deadline=None,
                      suppress_health_check=[HealthCheck.too_slow])
 
 
+# ASCII text alone, which the shortcuts treat apart.
+_ASCII = st.lists(st.sampled_from([" ", "  ", "\t", "\r", "\n", "\f", "\v", "\x00", "\x1f",
+                                   "\x7f", "a", "Word", ".", "x" * 40]),
+                  max_size=80).map("".join)
+
+
 @_SETTINGS
-@given(_TEXT)
+@given(st.one_of(_TEXT, _ASCII))
 def test_collapse_matches_the_plain_version(value: str) -> None:
     assert text._collapse(value) == collapse_reference(value)
+
+
+_CONTROLS = st.lists(st.sampled_from(
+    [chr(c) for c in range(0x20)] + ["\x7f", "\ud800", "\udfff", "a", " ", "é", "д"]),
+    max_size=60).map("".join)
+
+
+@_SETTINGS
+@given(st.one_of(_TEXT, _ASCII, _CONTROLS))
+def test_strip_controls_matches_the_regex(value: str) -> None:
+    assert text.strip_controls(value) == text.CONTROL_CHARS.sub("", value)
 
 
 @_SETTINGS
@@ -184,9 +201,30 @@ def test_fingerprint_with_a_final_sigma_at_the_cut() -> None:
     assert items.fingerprint("t", summary) == fingerprint_reference("t", summary)
 
 
+# Dates in the forms feeds write them, and the pieces feedparser's handlers look for.
+_DATE = st.lists(st.sampled_from([
+    "Fri", "fri", "Tue", "Sat", "Thursday", ",", " ", "  ", "04", "4", "31", "Dec", "Oct",
+    "dec", "2026", "26", "02:34:42", "2:34", "+0000", "-0500", "GMT", "UT", "EST", "Z", "T",
+    "t", "-", "2026-12-04", "2026-12-04T02:34:42Z", "12/04/2026", "1234", "январь", "Πεμ",
+    "2026년", "é", "\t", "x"]), max_size=8).map("".join)
+
+
+@_SETTINGS
+@given(_DATE)
+def test_letter_first_dates_read_as_feedparser_reads_them(value: str) -> None:
+    from feedparser.datetimes import _parse_date
+
+    assert fast.parse_date(value) == _parse_date(value)
+
+
 def test_shortcuts_on_the_corpus(corpus_texts: list[str]) -> None:
+    from feedparser.datetimes import _parse_date
+
     assert len(corpus_texts) > 5000
     for value in corpus_texts:
+        if len(value) < 80:                       # dates among them
+            assert fast.parse_date(value.strip()) == _parse_date(value.strip()), value
+        assert text.strip_controls(value) == text.CONTROL_CHARS.sub("", value)
         assert text._collapse(value) == collapse_reference(value)
         assert fast._fix(value) == fix_reference(value)
         assert normalise.detect_language(value) == script_guess_reference(value)
@@ -242,12 +280,31 @@ def test_canonical_url_shortcut_on_the_corpus_links() -> None:
     assert shortcut > len(links) / 4          # the shortcut is actually taken
 
 
+_RAW_VALUES = st.one_of(st.text(max_size=200), st.integers(), st.none(),
+                        st.lists(st.text(max_size=30), max_size=5))
+
+
 @_SETTINGS
-@given(st.dictionaries(st.text(max_size=20), st.one_of(st.text(max_size=200), st.integers(),
-                                                       st.none()), max_size=6))
+@given(st.dictionaries(st.text(max_size=20), _RAW_VALUES, max_size=6))
 def test_raw_size_bound_is_an_upper_bound(value: dict[str, object]) -> None:
     """json_safe skips measuring the raw copy when this bound says it is small enough."""
     assert items._json_bound(value) >= len(json.dumps(value, ensure_ascii=False))
+
+
+@_SETTINGS
+@given(st.dictionaries(st.one_of(st.text(max_size=12), st.sampled_from(
+    ["title", "published_parsed", "tags", "_parsed"])), st.one_of(
+        _RAW_VALUES, st.integers(9_990, 10_010).map(lambda n: "é\u001f" * (n // 2)),
+        st.lists(st.text(max_size=3), min_size=99, max_size=101),
+        st.lists(st.sampled_from(["a" * 9_000, "b" * 12_000]), max_size=8)), max_size=8))
+@example({f"k{i}": "é\u001f" * 6_000 for i in range(4)} | {"tags": ["t" * 20_000] * 9})
+def test_raw_copy_shortcut_matches_the_general_path(value: dict[str, object]) -> None:
+    """A plain dict of strings and string lists takes ``_flat_copy``; any other Mapping the
+    general path, the reference here. Long strings, long lists and copies past the size
+    limit included."""
+    from types import MappingProxyType
+
+    assert items.json_safe(value) == items.json_safe(MappingProxyType(value))
 
 
 # Markup with blocks, inline elements, dropped elements (nested, unclosed, in blocks), void

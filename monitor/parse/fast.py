@@ -18,7 +18,9 @@ from typing import Any
 
 import lxml.etree
 from feedparser.api import StrictFeedParser
+from feedparser.datetimes import _date_handlers
 from feedparser.datetimes import _parse_date as _feedparser_date
+from feedparser.datetimes.w3dtf import _parse_date_w3dtf
 from feedparser.mixin import _cp1252
 from feedparser.urls import _urljoin
 
@@ -301,7 +303,7 @@ def _entry(item: Any, lang: str | None) -> dict[str, Any]:
                 raise _Refused(f"two {key} dates")
             value = _value(child, name)
             entry[key] = value
-            entry[key + "_parsed"] = _feedparser_date(value)
+            entry[key + "_parsed"] = parse_date(value)
         elif name in ("author", "dc:creator", "itunes:author"):
             if "author" in entry:
                 raise _Refused("two authors")
@@ -319,6 +321,27 @@ def _entry(item: Any, lang: str | None) -> dict[str, Any]:
     if tags:
         entry["tags"] = tags[:20]
     return entry
+
+
+# feedparser's date handlers but its W3C-DTF one, which never reads a date that starts with a
+# letter: it needs four digits before the first "-", "t" or space.
+_LETTER_FIRST_HANDLERS = [h for h in _date_handlers if h is not _parse_date_w3dtf]
+
+
+def parse_date(value: str) -> Any:
+    """feedparser's ``_parse_date(value)``. RSS dates start with a letter ("Fri, 04 Dec
+    2026 ..."); for those the W3C-DTF handler, which feedparser tries first, is skipped:
+    its failed try was a third of the call."""
+    if not value[:1].isalpha():
+        return _feedparser_date(value)
+    for handler in _LETTER_FIRST_HANDLERS:          # feedparser's loop, as it is
+        try:
+            date9tuple = handler(value)
+        except (KeyError, OverflowError, ValueError, AttributeError):
+            continue
+        if date9tuple and len(date9tuple) == 9:
+            return date9tuple
+    return None
 
 
 def _author(element: Any) -> str:

@@ -22,6 +22,7 @@ _BLOCK_TAGS = frozenset({
     "body", "html",
 })
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_ASCII_CONTROLS = bytes(c for c in range(128) if CONTROL_CHARS.match(chr(c)))
 # Runs of horizontal space become one " ". The pattern leaves a lone " " alone (it would be
 # replaced by itself), so ordinary prose costs no substitution at all.
 _SPACE_CLASS = "\t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000"
@@ -36,14 +37,27 @@ _HTML_PARSER = lxml.etree.HTMLParser(remove_comments=True, remove_pis=True, no_n
                                      recover=True, default_doctype=False)
 
 
+def strip_controls(text: str) -> str:
+    """``CONTROL_CHARS.sub("", text)``; ASCII text through ``bytes.translate``, about four
+    times faster than the regex (an ASCII string holds no surrogate)."""
+    if text.isascii():
+        data = text.encode("ascii")
+        kept = data.translate(None, _ASCII_CONTROLS)
+        return text if len(kept) == len(data) else kept.decode("ascii")
+    return CONTROL_CHARS.sub("", text)
+
+
 def _collapse(text: str) -> str:
     """Spaces collapsed, lines stripped, empty lines dropped."""
-    if "  " in text or _OTHER_SPACE.search(text):      # else there is nothing to collapse
+    # Else there is nothing to collapse. In ASCII text the only other spaces are four
+    # characters, found by ``in`` faster than by the regex.
+    if "  " in text or (
+            ("\t" in text or "\r" in text or "\f" in text or "\v" in text) if text.isascii()
+            else _OTHER_SPACE.search(text)):
         text = _SPACE_RUNS.sub(" ", text)
     if "\n" not in text:
         return text.strip()
-    lines = (line.strip() for line in text.split("\n"))
-    return "\n".join(line for line in lines if line)
+    return "\n".join(filter(None, map(str.strip, text.split("\n"))))
 
 
 def html_to_text(markup: str) -> str:
@@ -53,7 +67,7 @@ def html_to_text(markup: str) -> str:
     """
     if not markup:
         return ""
-    markup = CONTROL_CHARS.sub("", markup[:MAX_HTML_INPUT])
+    markup = strip_controls(markup[:MAX_HTML_INPUT])
     if not _TAG_LIKE.search(markup):
         return _collapse(html.unescape(markup) if "&" in markup else markup)
     try:
@@ -102,7 +116,7 @@ def field_text(value: str | None, detail: Mapping[str, Any] | None = None, limit
         text = html_to_text(value)
     else:
         # Publishers often double-escape ("&amp;#8211;"), so decode once more.
-        text = _collapse(html.unescape(CONTROL_CHARS.sub("", value[:MAX_HTML_INPUT])))
+        text = _collapse(html.unescape(strip_controls(value[:MAX_HTML_INPUT])))
     return text[:limit]
 
 

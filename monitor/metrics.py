@@ -29,6 +29,10 @@ class Metrics:
         self.feeds_disabled = Gauge("monitor_feeds_disabled", "Feeds disabled", registry=r)
         self.last_tick = Gauge("monitor_scheduler_last_tick_timestamp",
                                "Unix time of the last scheduler tick", registry=r)
+        self.runs_skipped = Counter(
+            "monitor_scheduler_runs_skipped_total",
+            "Scheduled runs not started because the job's previous run was still going",
+            ["job"], registry=r)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -31,9 +31,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.cycles import bench_config_data  # noqa: E402
-from bench.farm import Farm, Nginx  # noqa: E402
-from bench.run import drive_cycles  # noqa: E402
+from bench.cycles import bench_config_data
+from bench.farm import Farm, Nginx
+from bench.run import drive_cycles
 
 
 def checkout(rev: str, into: Path) -> Path:

@@ -27,15 +27,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import text
 
-from bench.procmem import memory, tree_cpu  # noqa: E402
-from monitor.classify import Classifier, load_watchlists  # noqa: E402
-from monitor.config import Config  # noqa: E402
-from monitor.log import setup_logging  # noqa: E402
-from monitor.pipeline import Pipeline  # noqa: E402
-from monitor.runtime import settle_gc  # noqa: E402
-from monitor.store.db import make_engine, upgrade  # noqa: E402
+from bench.procmem import memory, tree_cpu
+from monitor.classify import Classifier, load_watchlists
+from monitor.config import Config
+from monitor.log import setup_logging
+from monitor.pipeline import Pipeline
+from monitor.runtime import settle_gc
+from monitor.store.db import make_engine, upgrade
 
 WATCHLIST = ROOT / "config" / "watchlists" / "belarus-us.yaml"
 PG_URL = os.environ.get("MONITOR_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

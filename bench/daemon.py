@@ -19,11 +19,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.cycles import WATCHLIST, Database, bench_config, log_to  # noqa: E402
-from bench.procmem import memory  # noqa: E402
-from monitor.classify import Classifier, load_watchlists  # noqa: E402
-from monitor.pipeline import Pipeline  # noqa: E402
-from monitor.scheduler import Daemon  # noqa: E402
+from bench.cycles import WATCHLIST, Database, bench_config, log_to
+from bench.procmem import memory
+from monitor.classify import Classifier, load_watchlists
+from monitor.pipeline import Pipeline
+from monitor.scheduler import Daemon
 
 
 async def run(args: argparse.Namespace) -> None:

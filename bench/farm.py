@@ -23,12 +23,13 @@ from pathlib import Path
 
 DEV = Path(os.environ.get("MONITOR_DEV_SET", "/work/shared/eval/dev.jsonl"))
 
-_EN = ("the council minister said on monday that talks on trade and energy would resume after "
+_EN = ("the council minister said on monday that talks on trade and energy would resume "  # noqa: SIM905
+       "after "
        "a pause of several months while officials in the capital reviewed budget plans for "
        "schools roads hospitals and the port authority which reported record cargo volumes "
        "as farmers complained about fuel prices and a storm damaged power lines across the "
        "north where repair crews worked through the night").split()
-_RU = ("правительство заявило в понедельник что переговоры о торговле и энергетике "
+_RU = ("правительство заявило в понедельник что переговоры о торговле и энергетике "  # noqa: SIM905
        "возобновятся после паузы в несколько месяцев пока чиновники в столице изучали планы "
        "бюджета для школ дорог больниц и порта который сообщил о рекордных объемах грузов").split()
 
@@ -122,9 +123,9 @@ class Farm:
 
     def write(self, i: int) -> None:
         items = self.feeds[i]
-        parts = [f'<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
-                 f"<title>Farm feed {i}</title><link>https://news{i % 97}.example.org/</link>"
-                 f"<description>Synthetic feed {i}</description><language>en</language>"]
+        parts = [(f'<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
+                  f"<title>Farm feed {i}</title><link>https://news{i % 97}.example.org/</link>"
+                  f"<description>Synthetic feed {i}</description><language>en</language>")]
         for it in items:
             parts.append(
                 f"<item><title>{escape(it.title)}</title><link>{escape(it.link)}</link>"

@@ -30,13 +30,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.farm import Farm, Nginx  # noqa: E402
-from bench.procmem import PeakSampler  # noqa: E402
+from bench.farm import Farm, Nginx
+from bench.procmem import PeakSampler
 
 PY = sys.executable
 TARGETS = {"cold_feeds_per_s": 300, "cold_items_per_s": 9000, "unchanged_feeds_per_s": 1000,
@@ -261,9 +261,9 @@ def relevant_texts() -> list[tuple[str, str]]:
 
 
 class _Hook(BaseHTTPRequestHandler):
-    received: list[tuple[float, bytes]] = []
+    received: ClassVar[list[tuple[float, bytes]]] = []    # the recorder's, shared by requests
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("content-length") or 0))
         self.received.append((time.time(), body))
         self.send_response(200)

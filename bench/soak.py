@@ -89,7 +89,7 @@ def serve(farm: Farm) -> ThreadingHTTPServer:
         def log_message(self, *a: Any) -> None:
             pass
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             m = re.match(r"^/f(\d+)\.xml$", self.path)
             status, body, headers = farm.body(int(m.group(1))) if m else (404, b"", {})
             self.send_response(status)
@@ -99,7 +99,7 @@ def serve(farm: Farm) -> ThreadingHTTPServer:
             self.end_headers()
             self.wfile.write(body)
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             n = int(self.headers.get("Content-Length") or 0)
             self.rfile.read(n)
             with farm.lock:

@@ -84,6 +84,30 @@ def test_store_items_matches_insert_items_feed_by_feed(engine: Any) -> None:
         assert queries.store_items(s, [(ids["a"], BATCHES[0][0][1])], NOW) == []
 
 
+def test_a_row_another_transaction_stored_meanwhile_leaves_no_story_pointing_at_it(
+        engine: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rows' ids and story ids are set before the insert; a row skipped by ON CONFLICT
+    (stored by another replica after this one looked) must not stay any story's first item.
+    Here the other transaction stored feed a's g1 before an edit (another URL); this batch
+    has the edited g1, and feed b's item with the new URL, which would have been linked to it.
+    """
+    make = sessions(engine)
+    with make.begin() as s:
+        ids = _feeds(s)
+        queries.store_items(s, [(ids["a"], [item(1, url="https://x.org/old")])], NOW)
+    edited, other = item(1, url="https://x.org/new"), item(9, url="https://x.org/new")
+    with make.begin() as s:
+        monkeypatch.setattr(queries, "_stored_identities", lambda *_args: set())  # looked too early
+        stored = queries.store_items(s, [(ids["a"], [edited]), (ids["b"], [other])], NOW)
+        monkeypatch.undo()
+        assert [(x.feed_id, x.item.identity) for x in stored] == [(ids["b"], "g9")]
+        row = s.get(ItemRow, stored[0].id)
+        assert row is not None and row.story_id == row.id      # its own story, as without g1
+        # Ids taken for the batch are the database's: rows stored its own way come after them.
+        later = queries.insert_items(s, ids["c"], [item(10, url="https://x.org/new")], NOW)
+        assert later[0].id > row.id and later[0].story_id == row.id
+
+
 def test_store_items_writes_the_classification_in_the_row(engine: Any) -> None:
     from monitor.model import Classification
 
@@ -146,10 +170,13 @@ def test_store_items_stores_the_same_bytes_as_the_orm(engine: Any) -> None:
     assert got == expected
 
 
-def test_store_items_in_fixed_size_statements(engine: Any) -> None:
-    """341 items go in statements of 256, 64, 16, 4 and 1 rows; every row keeps its own id."""
+def test_store_items_in_fixed_size_statements(engine: Any, monkeypatch: pytest.MonkeyPatch
+                                              ) -> None:
+    """341 items go in statements of 256, 64, 16, 4 and 1 rows on SQLite, of 100 rows of
+    arrays here on PostgreSQL; every row keeps its own id."""
     assert queries._ItemInsert.chunk_sizes(341) == [256, 64, 16, 4, 1]
     assert queries._ItemInsert.chunk_sizes(0) == []
+    monkeypatch.setattr(queries._ItemInsert, "ARRAY_ROWS", 100)
     make = sessions(engine)
     with make.begin() as s:
         ids = _feeds(s)

@@ -287,15 +287,15 @@ def insert_items(session: Session, feed_id: int, items: Sequence[ParsedItem],
     """
     if not items:
         return []
-    idents = list({i.identity for i in items})
+    idents = list({i.identity[:512] for i in items})     # as stored (see store_items)
     known: set[str] = set()
     for chunk in _chunks(idents, 500):
         known.update(session.scalars(select(ItemRow.identity).where(
             ItemRow.feed_id == feed_id, ItemRow.identity.in_(chunk))))
     fresh: dict[str, ParsedItem] = {}
     for it in items:
-        if it.identity not in known and it.identity not in fresh:
-            fresh[it.identity] = it
+        if it.identity[:512] not in known and it.identity[:512] not in fresh:
+            fresh[it.identity[:512]] = it
     if not fresh:
         return []
     rows = [ItemRow(feed_id=feed_id, identity=it.identity[:512], url=it.url, link=it.link,
@@ -363,11 +363,14 @@ def store_items(session: Session, batch: Sequence[tuple[int, Sequence[ParsedItem
     for feed_id, items in batch:
         if not items:
             continue
-        known = _stored_identities(conn, feed_id, list({i.identity for i in items}))
+        # Identities are stored cut to 512 characters (the parser keeps up to 1,000): looked
+        # up as they were stored, else such an item is new at every poll (found in review).
+        known = _stored_identities(conn, feed_id, list({i.identity[:512] for i in items}))
         seen: set[str] = set()
         for it in items:
-            if it.identity not in known and it.identity not in seen:
-                seen.add(it.identity)
+            ident = it.identity[:512]
+            if ident not in known and ident not in seen:
+                seen.add(ident)
                 fresh.append((feed_id, it))
     if not fresh:
         return []
@@ -547,8 +550,13 @@ def _json_list(values: Sequence[Any]) -> str:
 def _story_ids(session: Session, stored: Sequence[StoredItem]) -> dict[int, int]:
     """Story ids exactly as feed-by-feed ``insert_items`` calls would have set them.
 
-    Per feed, the first item of a story is the lowest of: stored rows' story ids, the story ids
-    earlier feeds of this batch were given, and the ids of this feed's own new rows.
+    Per feed, the first item of a story is the lowest story id of the stored rows that share
+    its URL or fingerprint, if there are any; else the lowest of the story ids earlier feeds of
+    this batch were given and the ids of this feed's own new rows. Without another writer the
+    stored rows' ids are all below the batch's, so that is the lowest of them all, as
+    ``insert_items`` takes it. The batch's ids are taken before the insert, though, and a
+    PostgreSQL replica may commit rows of the same story with higher ids meanwhile: the story
+    it stored first is kept rather than split in two (found in review, with two replicas).
     """
     urls = list(dict.fromkeys(s.item.url for s in stored if s.item.url))
     prints = list(dict.fromkeys(s.item.fingerprint for s in stored if s.item.fingerprint))
@@ -567,8 +575,10 @@ def _story_ids(session: Session, stored: Sequence[StoredItem]) -> dict[int, int]
             for value, sid in session.execute(q, {"values": list(chunk), "newest": newest}):
                 first[(tag, value)] = sid
 
+    stored_before = set(first)
+
     def lower(key: tuple[str, str], value: int) -> None:
-        if key[1] and (key not in first or value < first[key]):
+        if key[1] and key not in stored_before and (key not in first or value < first[key]):
             first[key] = value
     out: dict[int, int] = {}
     i = 0
@@ -581,8 +591,9 @@ def _story_ids(session: Session, stored: Sequence[StoredItem]) -> dict[int, int]
             lower(("u", s.item.url or ""), s.id)
             lower(("f", s.item.fingerprint), s.id)
         for s in group:
-            cands = [first.get(("u", s.item.url or "")), first.get(("f", s.item.fingerprint))]
-            ids = [c for c in cands if c is not None]
+            keys = (("u", s.item.url or ""), ("f", s.item.fingerprint))
+            ids = ([first[k] for k in keys if k in stored_before]
+                   or [first[k] for k in keys if k in first])
             out[s.id] = min(ids) if ids else s.id
         for s in group:                       # later feeds see these rows' story ids
             lower(("u", s.item.url or ""), out[s.id])

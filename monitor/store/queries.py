@@ -342,7 +342,7 @@ class StoredItem:
 def store_items(session: Session, batch: Sequence[tuple[int, Sequence[ParsedItem]]],
                 now: datetime, classify: Callable[[ParsedItem], Classification] | None = None,
                 ) -> list[StoredItem]:
-    """Bulk ``insert_items`` for several feeds: multi-row INSERTs of up to 256 new items.
+    """Bulk ``insert_items`` for several feeds: statements of up to 256 new items.
 
     Each new item is classified before the insert (``classify``) so its classification goes in
     the same row, with no UPDATE after. Rows another transaction stored meanwhile are skipped

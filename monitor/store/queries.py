@@ -204,6 +204,15 @@ def release_feed(session: Session, feed_id: int, owner: str) -> None:
 
 
 _FEEDS = cast(Table, FeedRow.__table__)
+_ITEMS = cast(Table, ItemRow.__table__)
+_IDENTITY_CHARS = cast(int, cast(String, _ITEMS.c.identity.type).length)
+
+
+def stored_identity(identity: str) -> str:
+    """An item's identity as the items table holds it: cut to its column's length (the parser
+    keeps up to 1,000 characters). Look identities up this way, else such an item is new at
+    every poll (found in review)."""
+    return identity[:_IDENTITY_CHARS]
 
 
 class FeedPatch:
@@ -287,23 +296,24 @@ def insert_items(session: Session, feed_id: int, items: Sequence[ParsedItem],
     """
     if not items:
         return []
-    idents = list({i.identity[:512] for i in items})     # as stored (see store_items)
+    idents = list({stored_identity(i.identity) for i in items})
     known: set[str] = set()
     for chunk in _chunks(idents, 500):
         known.update(session.scalars(select(ItemRow.identity).where(
             ItemRow.feed_id == feed_id, ItemRow.identity.in_(chunk))))
     fresh: dict[str, ParsedItem] = {}
     for it in items:
-        if it.identity[:512] not in known and it.identity[:512] not in fresh:
-            fresh[it.identity[:512]] = it
+        ident = stored_identity(it.identity)
+        if ident not in known and ident not in fresh:
+            fresh[ident] = it
     if not fresh:
         return []
-    rows = [ItemRow(feed_id=feed_id, identity=it.identity[:512], url=it.url, link=it.link,
+    rows = [ItemRow(feed_id=feed_id, identity=ident, url=it.url, link=it.link,
                     title=it.title, summary=it.summary, content=it.content, author=it.author,
                     language=it.language, published=it.published, first_seen_at=now,
                     fingerprint=it.fingerprint, raw=it.raw, watchlists=[], actors=[],
                     milestones=[])
-            for it in fresh.values()]
+            for ident, it in fresh.items()]
     session.add_all(rows)
     session.flush()
     _link_stories(session, rows)
@@ -363,12 +373,11 @@ def store_items(session: Session, batch: Sequence[tuple[int, Sequence[ParsedItem
     for feed_id, items in batch:
         if not items:
             continue
-        # Identities are stored cut to 512 characters (the parser keeps up to 1,000): looked
-        # up as they were stored, else such an item is new at every poll (found in review).
-        known = _stored_identities(conn, feed_id, list({i.identity[:512] for i in items}))
+        known = _stored_identities(conn, feed_id,
+                                   list({stored_identity(i.identity) for i in items}))
         seen: set[str] = set()
         for it in items:
-            ident = it.identity[:512]
+            ident = stored_identity(it.identity)
             if ident not in known and ident not in seen:
                 seen.add(ident)
                 fresh.append((feed_id, it))
@@ -432,13 +441,12 @@ def _new_ids(conn: Any, n: int) -> list[int]:
 
 def _relink(session: Session, stored: Sequence[StoredItem]) -> None:
     """Story ids of rows just inserted, set again from scratch (their own cleared first)."""
-    table = cast(Table, ItemRow.__table__)
     conn = session.connection()
     ids = [p.id for p in stored]
     for chunk in _chunks(ids, 500):
-        conn.execute(update(table).where(table.c.id.in_(chunk)).values(story_id=None))
+        conn.execute(update(_ITEMS).where(_ITEMS.c.id.in_(chunk)).values(story_id=None))
     links = _story_ids(session, stored)
-    conn.execute(update(table).where(table.c.id == bindparam("_id"))
+    conn.execute(update(_ITEMS).where(_ITEMS.c.id == bindparam("_id"))
                  .values(story_id=bindparam("_sid")),
                  [{"_id": i, "_sid": sid} for i, sid in links.items()])
 
@@ -467,7 +475,7 @@ class _ItemInsert:
     def __init__(self, dialect: Any, now: datetime) -> None:
         if dialect.name not in ("sqlite", "postgresql"):
             raise NotImplementedError(f"bulk insert on {dialect.name}")
-        date_type = cast(Table, ItemRow.__table__).c.published.type.dialect_impl(dialect)
+        date_type = _ITEMS.c.published.type.dialect_impl(dialect)
         self._date: Callable[[Any], Any] = date_type.bind_processor(dialect) or (lambda v: v)
         self._now = self._date(now)
         holder = "?" if dialect.paramstyle == "qmark" else "%s"
@@ -488,15 +496,14 @@ class _ItemInsert:
     @classmethod
     @functools.cache
     def _unnest_sql(cls, dialect: Any) -> str:
-        table = cast(Table, ItemRow.__table__)
         names = ", ".join(cls.COLUMNS)
         # Strings and JSON as text[]: the insert's own assignment casts then apply, as with
         # VALUES (a value too long for a VARCHAR fails rather than being cut by the cast).
         # "%b": psycopg sends the arrays in binary, where the text format escapes every
         # element with a regex (most of the statement's cost on our side).
         arrays = ", ".join(
-            "%b::text[]" if c in cls.JSON_COLUMNS or isinstance(table.c[c].type, String) else
-            f"%b::{table.c[c].type.dialect_impl(dialect).compile(dialect=dialect)}[]"
+            "%b::text[]" if c in cls.JSON_COLUMNS or isinstance(_ITEMS.c[c].type, String) else
+            f"%b::{_ITEMS.c[c].type.dialect_impl(dialect).compile(dialect=dialect)}[]"
             for c in cls.COLUMNS)
         picked = ", ".join(f"u.{c}::json" if c in cls.JSON_COLUMNS else f"u.{c}"
                            for c in cls.COLUMNS)
@@ -522,7 +529,7 @@ class _ItemInsert:
     def values(self, id_: int, story_id: int, feed_id: int, it: ParsedItem,
                c: Classification | None) -> tuple[Any, ...]:
         published = self._date(it.published) if it.published is not None else None
-        head = (id_, story_id, feed_id, it.identity[:512], it.url, it.link, it.title,
+        head = (id_, story_id, feed_id, stored_identity(it.identity), it.url, it.link, it.title,
                 it.summary, it.content, it.author, it.language, published, self._now,
                 it.fingerprint, json.dumps(it.raw))
         if c is None:

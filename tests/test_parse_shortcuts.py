@@ -19,6 +19,7 @@ from pathlib import Path
 import lxml.etree
 import lxml.html
 import pytest
+from feedparser.datetimes import _parse_date
 from feedparser.html import _cp1252
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -212,14 +213,10 @@ _DATE = st.lists(st.sampled_from([
 @_SETTINGS
 @given(_DATE)
 def test_letter_first_dates_read_as_feedparser_reads_them(value: str) -> None:
-    from feedparser.datetimes import _parse_date
-
     assert fast.parse_date(value) == _parse_date(value)
 
 
 def test_shortcuts_on_the_corpus(corpus_texts: list[str]) -> None:
-    from feedparser.datetimes import _parse_date
-
     assert len(corpus_texts) > 5000
     for value in corpus_texts:
         if len(value) < 80:                       # dates among them

@@ -129,6 +129,37 @@ def test_a_story_a_replica_committed_meanwhile_with_higher_ids_is_joined_not_spl
                     "g3": (501, 500)}                         # and this batch's own as before
 
 
+def test_lookups_of_more_values_than_one_statement_takes(engine: Any) -> None:
+    """A feed of 600 stored items polled again beside a feed of 600 new ones, two of which
+    belong to stories stored before: the stored identities and the stories' first items are
+    found past the first 500 values (SQLite's statements of 500 placeholders; PostgreSQL's
+    one array)."""
+    make = sessions(engine)
+    many = [item(n) for n in range(600)]
+    with make.begin() as s:
+        ids = _feeds(s)
+        first = {x.item.identity: x.id for x in queries.store_items(s, [(ids["a"], many)], NOW)}
+    assert len(first) == 600
+    others = [item(n) for n in range(1000, 1600)]
+    classified: list[str] = []
+
+    def classify(it: ParsedItem) -> Any:
+        classified.append(it.identity)
+        return None
+    with make.begin() as s:
+        again = queries.store_items(
+            s, [(ids["a"], [*many, item(600)]),
+                (ids["b"], [*others, item(700, url="https://x.org/599"),
+                            item(701, fp="fp598")])], NOW, classify=classify)
+    new = ["g600", *(f"g{n}" for n in range(1000, 1600)), "g700", "g701"]
+    assert classified == new                    # the 600 stored ones were known
+    assert [x.item.identity for x in again] == new
+    with make.begin() as s:
+        story = dict(s.execute(select(ItemRow.identity, ItemRow.story_id)).all())
+    assert story["g700"] == first["g599"]
+    assert story["g701"] == first["g598"]
+
+
 def test_an_identity_longer_than_its_column_is_found_again(engine: Any,
                                                            monkeypatch: pytest.MonkeyPatch
                                                            ) -> None:

@@ -6,7 +6,7 @@ import functools
 import itertools
 import json
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
@@ -320,23 +320,28 @@ def insert_items(session: Session, feed_id: int, items: Sequence[ParsedItem],
     return rows
 
 
-# Statements built once (expanding IN parameters): building an IN clause of 500 literal
-# values costs more than running it.
-def _first_of_story(col: Any) -> Any:
-    """Per value of ``col``: the lowest story id among rows stored before the batch."""
-    return (select(col, func.min(func.coalesce(ItemRow.story_id, ItemRow.id)))
-            .where(col.in_(bindparam("values", expanding=True)),
-                   or_(ItemRow.story_id.is_not(None), ItemRow.id < bindparam("newest")))
-            .group_by(col))
+def _one_of(conn: Any, column: str, values: Sequence[str]) -> Iterator[tuple[str, tuple[Any, ...]]]:
+    """``column`` is one of ``values``, as driver SQL: (condition, its parameters) for each
+    statement to run. The store's hot lookups go straight to the driver, as SQLAlchemy's
+    rendering of an expanding IN of hundreds of values cost more than the query.
+
+    On PostgreSQL, one statement whatever the number of values, with one text[] parameter
+    (``= ANY``, sent in binary): psycopg converts a statement of more than 50 parameters anew
+    at every execution, and an IN has one per value. On SQLite, an IN of 500 placeholders at
+    most (the driver keeps the statement of each length it has seen).
+    """
+    if not values:
+        return
+    if conn.dialect.name == "postgresql":
+        yield f"{column} = ANY(%b::text[])", (list(values),)
+        return
+    for chunk in _chunks(values, 500):
+        yield f"{column} IN ({', '.join('?' * len(chunk))})", tuple(chunk)
 
 
-_FIRST_BY_URL = _first_of_story(ItemRow.url)
-_FIRST_BY_FINGERPRINT = _first_of_story(ItemRow.fingerprint)
-# The same on PostgreSQL, with the values as one text[] parameter.
-_PG_FIRST_OF_STORY = {
-    tag: (f"SELECT {col}, min(coalesce(story_id, id)) FROM items WHERE {col} = ANY(%b::text[])"
-          f" AND (story_id IS NOT NULL OR id < %s) GROUP BY {col}")
-    for tag, col in (("u", "url"), ("f", "fingerprint"))}
+def _placeholder(conn_or_dialect: Any) -> str:
+    dialect = getattr(conn_or_dialect, "dialect", conn_or_dialect)
+    return "?" if dialect.paramstyle == "qmark" else "%s"
 
 
 @dataclass(frozen=True)
@@ -414,14 +419,12 @@ def store_items(session: Session, batch: Sequence[tuple[int, Sequence[ParsedItem
 
 
 def _stored_identities(conn: Any, feed_id: int, idents: Sequence[str]) -> set[str]:
-    """Which of ``idents`` the feed has stored. Straight to the driver: one such query per
-    feed, and SQLAlchemy's work on the expanding IN cost more than the query itself."""
-    holder = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    """Which of ``idents`` the feed has stored (one query per feed, see ``_one_of``)."""
     known: set[str] = set()
-    for chunk in _chunks(idents, 500):
-        sql = (f"SELECT identity FROM items WHERE feed_id = {holder} AND identity IN ("
-               + ", ".join([holder] * len(chunk)) + ")")
-        known.update(r[0] for r in conn.exec_driver_sql(sql, (feed_id, *chunk)))
+    for cond, params in _one_of(conn, "identity", idents):
+        known.update(r[0] for r in conn.exec_driver_sql(
+            f"SELECT identity FROM items WHERE feed_id = {_placeholder(conn)} AND {cond}",
+            (feed_id, *params)))
     return known
 
 
@@ -478,7 +481,7 @@ class _ItemInsert:
         date_type = _ITEMS.c.published.type.dialect_impl(dialect)
         self._date: Callable[[Any], Any] = date_type.bind_processor(dialect) or (lambda v: v)
         self._now = self._date(now)
-        holder = "?" if dialect.paramstyle == "qmark" else "%s"
+        holder = _placeholder(dialect)
         cast_json = "::json" if dialect.name == "postgresql" else ""
         self._row = "(" + ", ".join(holder + (cast_json if c in self.JSON_COLUMNS else "")
                                     for c in self.COLUMNS) + ")"
@@ -570,16 +573,12 @@ def _story_ids(session: Session, stored: Sequence[StoredItem]) -> dict[int, int]
     newest = min(s.id for s in stored)      # rows below it were stored before this batch
     first: dict[tuple[str, str], int] = {}
     conn = session.connection()
-    for q, values, tag in ((_FIRST_BY_URL, urls, "u"), (_FIRST_BY_FINGERPRINT, prints, "f")):
-        if conn.dialect.name == "postgresql":
-            # One array parameter: an IN of 500 would be parsed by psycopg at every call.
-            for chunk in _chunks(values, 5000):
-                for value, sid in conn.exec_driver_sql(_PG_FIRST_OF_STORY[tag],
-                                                       (list(chunk), newest)):
-                    first[(tag, value)] = sid
-            continue
-        for chunk in _chunks(values, 500):
-            for value, sid in session.execute(q, {"values": list(chunk), "newest": newest}):
+    for col, values, tag in (("url", urls, "u"), ("fingerprint", prints, "f")):
+        for cond, params in _one_of(conn, col, values):
+            for value, sid in conn.exec_driver_sql(
+                    f"SELECT {col}, min(coalesce(story_id, id)) FROM items WHERE {cond}"
+                    f" AND (story_id IS NOT NULL OR id < {_placeholder(conn)}) GROUP BY {col}",
+                    (*params, newest)):
                 first[(tag, value)] = sid
 
     stored_before = set(first)

@@ -97,7 +97,7 @@ def test_a_row_another_transaction_stored_meanwhile_leaves_no_story_pointing_at_
         queries.store_items(s, [(ids["a"], [item(1, url="https://x.org/old")])], NOW)
     edited, other = item(1, url="https://x.org/new"), item(9, url="https://x.org/new")
     with make.begin() as s:
-        monkeypatch.setattr(queries, "_stored_identities", lambda *_args: set())  # looked too early
+        monkeypatch.setattr(queries, "_stored_pairs", lambda *_args: set())  # looked too early
         stored = queries.store_items(s, [(ids["a"], [edited]), (ids["b"], [other])], NOW)
         monkeypatch.undo()
         assert [(x.feed_id, x.item.identity) for x in stored] == [(ids["b"], "g9")]
@@ -132,8 +132,8 @@ def test_a_story_a_replica_committed_meanwhile_with_higher_ids_is_joined_not_spl
 def test_lookups_of_more_values_than_one_statement_takes(engine: Any) -> None:
     """A feed of 600 stored items polled again beside a feed of 600 new ones, two of which
     belong to stories stored before: the stored identities and the stories' first items are
-    found past the first 500 values (SQLite's statements of 500 placeholders; PostgreSQL's
-    one array)."""
+    found past the first 500 values (SQLite's statements of 500 values or pairs;
+    PostgreSQL's one array)."""
     make = sessions(engine)
     many = [item(n) for n in range(600)]
     with make.begin() as s:

@@ -375,15 +375,13 @@ def store_items(session: Session, batch: Sequence[tuple[int, Sequence[ParsedItem
     """
     fresh: list[tuple[int, ParsedItem]] = []
     conn = session.connection()
+    known = _stored_pairs(conn, [(feed_id, ident) for feed_id, items in batch
+                                 for ident in {stored_identity(i.identity) for i in items}])
     for feed_id, items in batch:
-        if not items:
-            continue
-        known = _stored_identities(conn, feed_id,
-                                   list({stored_identity(i.identity) for i in items}))
         seen: set[str] = set()
         for it in items:
             ident = stored_identity(it.identity)
-            if ident not in known and ident not in seen:
+            if (feed_id, ident) not in known and ident not in seen:
                 seen.add(ident)
                 fresh.append((feed_id, it))
     if not fresh:
@@ -401,12 +399,22 @@ def store_items(session: Session, batch: Sequence[tuple[int, Sequence[ParsedItem
             inserted.update(r[0] for r in conn.exec_driver_sql(
                 insert_rows.unnest_sql, tuple(list(column) for column in zip(*chunk))))
     else:
-        start = 0
+        # SQLite: no RETURNING. Under the store's write lock (BEGIN IMMEDIATE) no row can be
+        # stored meanwhile, so the count of rows inserted tells; only a mismatch, which needs
+        # another writer, reads back which of the ids went in. (Fetching each returned row
+        # is a step of the statement, and the GIL is released and taken again around each.)
+        start = count = 0
         for size in _ItemInsert.chunk_sizes(len(values)):
             chunk = values[start:start + size]
             start += size
+            count += conn.exec_driver_sql(
+                insert_rows.sql(size),
+                tuple(itertools.chain.from_iterable(chunk))).rowcount
+        if count == len(pending):
+            return pending
+        for ids in _chunks([p.id for p in pending], 500):
             inserted.update(r[0] for r in conn.exec_driver_sql(
-                insert_rows.sql(size), tuple(itertools.chain.from_iterable(chunk))))
+                f"SELECT id FROM items WHERE id IN ({', '.join('?' * len(ids))})", tuple(ids)))
     if len(inserted) == len(pending):
         return pending
     # Some rows were stored by another transaction meanwhile (PostgreSQL replicas; SQLite's
@@ -418,13 +426,27 @@ def store_items(session: Session, batch: Sequence[tuple[int, Sequence[ParsedItem
     return stored
 
 
-def _stored_identities(conn: Any, feed_id: int, idents: Sequence[str]) -> set[str]:
-    """Which of ``idents`` the feed has stored (one query per feed, see ``_one_of``)."""
-    known: set[str] = set()
-    for cond, params in _one_of(conn, "identity", idents):
-        known.update(r[0] for r in conn.exec_driver_sql(
-            f"SELECT identity FROM items WHERE feed_id = {_placeholder(conn)} AND {cond}",
-            (feed_id, *params)))
+def _stored_pairs(conn: Any, pairs: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
+    """Which of the (feed id, identity) pairs are stored: one statement for a batch of feeds
+    on PostgreSQL (two arrays), one per 500 pairs on SQLite (a VALUES list joined to the
+    items' unique index), where one statement per feed cost a statement's fixed price and,
+    in the store's thread, a wait for the GIL after each (SQLite's calls release it)."""
+    known: set[tuple[int, str]] = set()
+    if not pairs:
+        return known
+    if conn.dialect.name == "postgresql":
+        rows = conn.exec_driver_sql(
+            "SELECT i.feed_id, i.identity FROM unnest(%b::bigint[], %b::text[]) AS v(f, ident)"
+            " JOIN items i ON i.feed_id = v.f AND i.identity = v.ident",
+            ([f for f, _ in pairs], [ident for _, ident in pairs]))
+        known.update((r[0], r[1]) for r in rows)
+        return known
+    for chunk in _chunks(pairs, 500):
+        rows = conn.exec_driver_sql(
+            "SELECT i.feed_id, i.identity FROM (VALUES " + ", ".join(["(?, ?)"] * len(chunk))
+            + ") AS v JOIN items i ON i.feed_id = v.column1 AND i.identity = v.column2",
+            tuple(itertools.chain.from_iterable(chunk)))
+        known.update((r[0], r[1]) for r in rows)
     return known
 
 
@@ -455,7 +477,7 @@ def _relink(session: Session, stored: Sequence[StoredItem]) -> None:
 
 
 class _ItemInsert:
-    """``INSERT INTO items ... ON CONFLICT DO NOTHING RETURNING`` with rows as driver values.
+    """``INSERT INTO items ... ON CONFLICT DO NOTHING`` with rows as driver values.
 
     Datetimes go through the column type's own bind processor and JSON is ``json.dumps``, as
     SQLAlchemy would send them; the empty lists most items have are encoded once.
@@ -486,7 +508,7 @@ class _ItemInsert:
         self._row = "(" + ", ".join(holder + (cast_json if c in self.JSON_COLUMNS else "")
                                     for c in self.COLUMNS) + ")"
         self._head = f"INSERT INTO items ({', '.join(self.COLUMNS)}) VALUES "
-        self._tail = " ON CONFLICT (feed_id, identity) DO NOTHING RETURNING id"
+        self._tail = " ON CONFLICT (feed_id, identity) DO NOTHING"
         self._versions: dict[int, str] = {}
         if dialect.name == "postgresql":
             self.unnest_sql = self._unnest_sql(dialect)
@@ -527,6 +549,7 @@ class _ItemInsert:
         return out
 
     def sql(self, rows: int) -> str:
+        """SQLite's statement of ``rows`` rows (without RETURNING; see ``store_items``)."""
         return self._head + ", ".join([self._row] * rows) + self._tail
 
     def values(self, id_: int, story_id: int, feed_id: int, it: ParsedItem,

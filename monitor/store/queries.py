@@ -320,9 +320,10 @@ def insert_items(session: Session, feed_id: int, items: Sequence[ParsedItem],
     return rows
 
 
-def _one_of(conn: Any, column: str, values: Sequence[str]) -> Iterator[tuple[str, tuple[Any, ...]]]:
+def _one_of(conn: Any, column: str, values: Sequence[Any],
+            array_type: str = "text") -> Iterator[tuple[str, tuple[Any, ...]]]:
     """``column`` is one of ``values``, as driver SQL: (condition, its parameters) for each
-    statement to run. The store's hot lookups go straight to the driver, as SQLAlchemy's
+    statement to run; ``array_type`` is the values' PostgreSQL type. The store's hot lookups go straight to the driver, as SQLAlchemy's
     rendering of an expanding IN of hundreds of values cost more than the query.
 
     On PostgreSQL, one statement whatever the number of values, with one text[] parameter
@@ -333,7 +334,7 @@ def _one_of(conn: Any, column: str, values: Sequence[str]) -> Iterator[tuple[str
     if not values:
         return
     if conn.dialect.name == "postgresql":
-        yield f"{column} = ANY(%b::text[])", (list(values),)
+        yield f"{column} = ANY(%b::{array_type}[])", (list(values),)
         return
     for chunk in _chunks(values, 500):
         yield f"{column} IN ({', '.join('?' * len(chunk))})", tuple(chunk)
@@ -412,9 +413,9 @@ def store_items(session: Session, batch: Sequence[tuple[int, Sequence[ParsedItem
                 tuple(itertools.chain.from_iterable(chunk))).rowcount
         if count == len(pending):
             return pending
-        for ids in _chunks([p.id for p in pending], 500):
+        for cond, params in _one_of(conn, "id", [p.id for p in pending], "bigint"):
             inserted.update(r[0] for r in conn.exec_driver_sql(
-                f"SELECT id FROM items WHERE id IN ({', '.join('?' * len(ids))})", tuple(ids)))
+                f"SELECT id FROM items WHERE {cond}", params))
     if len(inserted) == len(pending):
         return pending
     # Some rows were stored by another transaction meanwhile (PostgreSQL replicas; SQLite's

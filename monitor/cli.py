@@ -48,9 +48,9 @@ class Ctx:
         return make_engine(c.url, pool_size=c.pool_size, echo=c.echo, read_only=read_only)
 
     def classifier(self) -> Any:
-        from monitor.classify import Classifier, load_watchlists
+        from monitor.classify import classifier_for
 
-        return Classifier(load_watchlists([Path(p) for p in self.config.watchlists]))
+        return classifier_for(self.config)
 
 
 def handle_errors(fn: F) -> F:
@@ -419,6 +419,7 @@ def milestones_cmd(c: Ctx, as_json: bool, watchlist: str | None, show_id: str | 
 
 def _item_from_json(d: dict[str, Any]) -> Any:
     from monitor.model import ItemText
+    from monitor.parse.text import TAG_LIKE, html_to_text
 
     pub = d.get("published")
     published = None
@@ -432,7 +433,11 @@ def _item_from_json(d: dict[str, Any]) -> Any:
 
     def text(key: str) -> str:
         v = d.get(key)
-        return v if isinstance(v, str) else ""
+        if not isinstance(v, str):
+            return ""
+        # HTML (a feed's content:encoded) is read as the pipeline stores it: plain text,
+        # one line per block; plain text is read as given, so offsets point into it
+        return html_to_text(v) if TAG_LIKE.search(v) else v
 
     return ItemText(id=str(d["id"]), title=text("title"), summary=text("summary"),
                     content=text("content"), published=published,
@@ -442,9 +447,12 @@ def _item_from_json(d: dict[str, Any]) -> Any:
 
 @cli.command("classify")
 @click.option("--watchlist", help="Only this watchlist.")
+@click.option("--explain", is_flag=True,
+              help="Also list, under \"rejected\", each rule whose words were found but that "
+                   "did not fire, and the guard that stopped it.")
 @pass_ctx
 @handle_errors
-def classify_cmd(c: Ctx, watchlist: str | None) -> None:
+def classify_cmd(c: Ctx, watchlist: str | None, explain: bool) -> None:
     """Read JSON Lines on stdin, write one classification line per input line."""
     clf = c.classifier()
     if watchlist and watchlist not in clf.watchlists:
@@ -463,7 +471,8 @@ def classify_cmd(c: Ctx, watchlist: str | None) -> None:
                 raise ValueError("missing " + ("id" if rid is None else "title"))
             if not isinstance(d["title"], str):
                 raise ValueError("title must be a string")  # noqa: TRY004 - the line's error
-            result = clf.classify(_item_from_json(d), watchlist=watchlist).to_json()
+            result = clf.classify(_item_from_json(d), watchlist=watchlist,
+                                  explain=explain).to_json()
             result["id"] = rid
         except Exception as exc:  # noqa: BLE001 - one bad line must not stop the run
             result = {"id": rid if isinstance(rid, str | int) else None,

@@ -7,7 +7,7 @@ classify(ItemText) -> Classification(MilestoneHit...) -> milestones -> alerts
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 
@@ -81,6 +81,63 @@ class ItemText:
 
 
 @dataclass(frozen=True)
+class TimeAnchor:
+    """The time expression that dated a trigger's clause, as the source wrote it."""
+
+    text: str
+    kind: str                        # date, month, year, weekday, relative, ago, now, past...
+    relation: str                    # past | current | unknown (to the item's date)
+    first: date | None = None        # the days it names, when it names days
+    last: date | None = None
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a rule fired in a sentence, or why it did not: data for an analyst's view."""
+
+    rule: str                        # "<type>.<rule id>"
+    zone: str                        # title | lead | body
+    basis: str                       # fired: lead | anchored | corroborated; else the guard
+    anchor: TimeAnchor | None = None
+    cue: str = ""                    # the words that voided it, as written ("could")
+
+    def to_json(self) -> dict[str, Any]:
+        a = self.anchor
+        return {"rule": self.rule, "zone": self.zone, "basis": self.basis,
+                **({"cue": self.cue} if self.cue else {}),
+                "anchor": None if a is None else {
+                    "text": a.text, "kind": a.kind, "relation": a.relation,
+                    "first": a.first.isoformat() if a.first else None,
+                    "last": a.last.isoformat() if a.last else None}}
+
+
+@dataclass(frozen=True)
+class EvidenceSpan:
+    """Where evidence sits in the item's stored text: a field and character offsets."""
+
+    field: str                       # title | summary | content
+    start: int
+    end: int
+    triggers: tuple[tuple[int, int], ...] = ()   # trigger words, offsets in the same field
+
+    def to_json(self) -> dict[str, Any]:
+        return {"field": self.field, "start": self.start, "end": self.end,
+                "triggers": [list(t) for t in self.triggers]}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any] | None) -> EvidenceSpan | None:
+        if not d:
+            return None
+        return cls(str(d["field"]), int(d["start"]), int(d["end"]),
+                   tuple((int(a), int(b)) for a, b in d.get("triggers") or []))
+
+    def highlights(self) -> tuple[tuple[int, int], ...]:
+        """The trigger spans relative to the evidence text."""
+        return tuple((a - self.start, b - self.start) for a, b in self.triggers
+                     if self.start <= a < b <= self.end)
+
+
+@dataclass(frozen=True)
 class MilestoneHit:
     """One milestone detected in one item."""
 
@@ -88,13 +145,29 @@ class MilestoneHit:
     watchlist: str
     status: str                      # announced | completed | ...
     confidence: float
-    evidence: str                    # the sentence (or window) that carries it
+    evidence: str                    # the sentence that carries it, as the source wrote it
     actors: tuple[str, ...] = ()     # actor ids matched in the evidence
     principals: tuple[str, ...] = ()  # actor ids that identify the event (a named person...)
     triggers: tuple[str, ...] = ()   # trigger words matched, as written in the text
     rule: str = ""                   # id of the rule that fired
     severity: str = "medium"
     title: str = ""                  # the milestone type's human title
+    evidence_at: EvidenceSpan | None = None
+    reason: Reason | None = None
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A rule whose words were found but that did not fire, and the guard that stopped it."""
+
+    type: str
+    watchlist: str
+    evidence: str
+    reason: Reason
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.type, "watchlist": self.watchlist, "evidence": self.evidence,
+                **self.reason.to_json()}
 
 
 @dataclass(frozen=True)
@@ -108,6 +181,7 @@ class Classification:
     actors: tuple[str, ...] = ()
     milestones: tuple[MilestoneHit, ...] = ()
     versions: dict[str, str] = field(default_factory=dict)  # watchlist name -> version
+    rejected: tuple[Rejection, ...] = ()     # filled only when asked to explain
 
     def to_json(self) -> dict[str, Any]:
         """The `monitor classify` output line (contract), plus extra keys."""
@@ -127,9 +201,12 @@ class Classification:
                     "actors": list(m.actors),
                     "triggers": list(m.triggers),
                     "rule": m.rule,
+                    **({"evidence_at": m.evidence_at.to_json()} if m.evidence_at else {}),
+                    **({"reason": m.reason.to_json()} if m.reason else {}),
                 }
                 for m in self.milestones
             ],
+            **({"rejected": [r.to_json() for r in self.rejected]} if self.rejected else {}),
         }
 
 

@@ -16,13 +16,12 @@ import signal
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobSubmissionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import Engine
 
-from monitor.classify import Classifier, load_watchlists
+from monitor.classify import Classifier, classifier_for
 from monitor.config import Config, load_config
 from monitor.errors import ConfigError
 from monitor.log import get_logger
@@ -154,7 +153,7 @@ class Daemon:
             self._reload = False
             try:
                 config = load_config(self.config_path)
-                classifier = Classifier(load_watchlists([Path(p) for p in config.watchlists]))
+                classifier = classifier_for(config)
             except ConfigError as exc:
                 log.error("config_reload_failed", error=str(exc))
                 return

@@ -261,15 +261,28 @@ def test_tarashkievica_negated_or_hedged(title: str, language: str) -> None:
 
 
 @pytest.mark.parametrize("title,language", [
-    ("Washington recalled its ambassador from Minsk for consultations on Tuesday.", "en"),
-    ("Belarus withdrew its agrement for the US ambassador-designate.", "en"),
     ("Минск понизил уровень дипломатических отношений с Вашингтоном.", "ru"),
-    ("Беларусь адклікала свайго амбасадара з ЗША для кансультацый.", "be"),
     ("Belarus downgraded relations with the United States despite new sanctions.",
      "en"),
+    (("Отношения Беларуси и США будут поддерживаться на уровне временных поверенных в "
+      "делах, заявили в МИД."), "ru"),
+    ("Minsk lowered its relations with Washington to charge d'affaires level.", "en"),
+    ("Беларусь замарозіла дыялог з ЗША.", "be"),
 ])
-def test_relations_downgraded_by_recall_or_level(title: str, language: str) -> None:
+def test_relations_downgraded_when_said(title: str, language: str) -> None:
     assert "relations_downgraded" in types_of(title, "", language)
+
+
+@pytest.mark.parametrize("title,language", [
+    ("Washington recalled its ambassador from Minsk for consultations on Tuesday.", "en"),
+    ("Belarus withdrew its agrement for the US ambassador-designate.", "en"),
+    ("Беларусь адклікала свайго амбасадара з ЗША для кансультацый.", "be"),
+])
+def test_a_recall_alone_is_no_downgrade(title: str, language: str) -> None:
+    """The contract's relations_downgraded is a downgrade, freeze, suspension or break of
+    relations; recalling or expelling an ambassador is ambassador_expelled."""
+    types = types_of(title, "", language)
+    assert "ambassador_expelled" in types and "relations_downgraded" not in types
 
 
 @pytest.mark.parametrize("title,language", [

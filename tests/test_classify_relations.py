@@ -126,8 +126,7 @@ def test_no_published_date_uses_now() -> None:
     c = classifier().classify(ItemText("a", title), now=datetime(2026, 1, 1, tzinfo=UTC))
     assert not c.milestones
     c = classifier().classify(ItemText("a", title))      # no date at all: wording only
-    # an expulsion also downgrades relations (since watchlist 2026.08.3)
-    assert {m.type for m in c.milestones} == {"ambassador_expelled", "relations_downgraded"}
+    assert {m.type for m in c.milestones} == {"ambassador_expelled"}
 
 
 def test_hit_fields_and_principals() -> None:

@@ -64,7 +64,7 @@ def html_text_reference(markup: str) -> str:
     """html_to_text as it was: drop_tree the dropped elements, then set a line break into
     each block's text and tail, then lxml's text serialisation."""
     markup = text.CONTROL_CHARS.sub("", markup[:text.MAX_HTML_INPUT])
-    if not text._TAG_LIKE.search(markup):
+    if not text.TAG_LIKE.search(markup):
         return text._collapse(html.unescape(markup) if "&" in markup else markup)
     try:
         root = lxml.html.document_fromstring(f"<html><body>{markup}</body></html>",
@@ -335,7 +335,7 @@ def test_html_to_text_matches_the_tree_rewrite() -> None:
 
 def test_html_to_text_on_the_corpus_markup(corpus_texts: list[str]) -> None:
     """Every corpus text that holds markup (descriptions, content:encoded, escaped HTML)."""
-    fields = [value for value in corpus_texts if text._TAG_LIKE.search(value)]
+    fields = [value for value in corpus_texts if text.TAG_LIKE.search(value)]
     assert len(fields) > 2000
     for value in fields:
         assert text.html_to_text(value) == html_text_reference(value), value[:300]

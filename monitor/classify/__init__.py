@@ -10,23 +10,37 @@ Pure: no I/O after the watchlists are loaded; ``now`` comes in as an argument.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from monitor.classify.document import build_document, clean_item, item_text, prepare
 from monitor.classify.gate import Gate
 from monitor.classify.matcher import Matcher, Ref
 from monitor.classify.normalise import lower
+from monitor.classify.reading import DEFAULT_WINDOW_DAYS, Reading
 from monitor.classify.rules import Scan, collect, find_milestones, relevance
 from monitor.classify.watchlist import Watchlist, load_watchlist, load_watchlists
-from monitor.model import Classification, ItemText, MilestoneHit
+from monitor.model import Classification, ItemText, MilestoneHit, Rejection
 
-__all__ = ["Classifier", "Watchlist", "load_watchlist", "load_watchlists"]
+if TYPE_CHECKING:
+    from monitor.config import Config
+
+__all__ = ["Classifier", "Watchlist", "classifier_for", "load_watchlist", "load_watchlists"]
 
 
 class Classifier:
     """Compiles every watchlist once; ``classify`` is then cheap and thread-safe."""
 
-    def __init__(self, watchlists: list[Watchlist]) -> None:
+    def __init__(self, watchlists: list[Watchlist],
+                 windows: Mapping[str, float] | None = None,
+                 default_window: float = DEFAULT_WINDOW_DAYS * 86400.0) -> None:
+        """``windows``: seconds per milestone type (``alerting.dedupe_windows``) and
+        ``default_window`` (``alerting.dedupe_window``): a clause dated before an item by
+        more than its type's window reports background, not news."""
+        self.window_days = {t: max(1, round(s / 86400)) for t, s in (windows or {}).items()}
+        self.default_window_days = max(1, round(default_window / 86400))
         self.watchlist_objects: tuple[Watchlist, ...] = tuple(watchlists)
         self.watchlists: tuple[str, ...] = tuple(w.name for w in watchlists)
         self.versions = {w.name: w.version for w in watchlists}
@@ -46,8 +60,9 @@ class Classifier:
         self._gate = Gate(watchlists)
 
     def classify(self, item: ItemText, now: datetime | None = None,
-                 watchlist: str | None = None) -> Classification:
-        """Relevance, actors and milestones of one item (optionally one watchlist only)."""
+                 watchlist: str | None = None, explain: bool = False) -> Classification:
+        """Relevance, actors and milestones of one item (optionally one watchlist only);
+        ``explain`` also lists the rules whose words were found but did not fire."""
         if watchlist is None:
             wanted = self._all
         else:
@@ -89,6 +104,8 @@ class Classifier:
         relevant_to: list[str] = []
         actors: dict[str, None] = {}
         milestones: list[MilestoneHit] = []
+        rejected: list[Rejection] = []
+        reading: Reading | None = None
         best = 0.0
         for wi, wl in enumerate(self.watchlist_objects):
             if watchlist is not None and wl.name != watchlist:
@@ -97,8 +114,13 @@ class Classifier:
                 continue
             scan: Scan = collect(wl, doc, actor_hits[wi], excluded[wi], terms[wi],
                                  guard_spans[wi], off[wi])
-            score, ok = relevance(wl, scan, len(doc.sentences))
-            hits = find_milestones(wl, doc, scan) if terms[wi] else []
+            score, ok = relevance(wl, scan, doc)
+            hits: list[MilestoneHit] = []
+            if terms[wi]:
+                if reading is None:
+                    reading = Reading(doc, self.window_days, self.default_window_days)
+                hits, why_not = find_milestones(wl, doc, scan, reading, explain)
+                rejected.extend(why_not)
             if hits and scan.off_topic < wl.relevance.off_topic_min:
                 ok = True
                 score = max(score, max(h.confidence for h in hits))
@@ -114,4 +136,13 @@ class Classifier:
             id=item.id, relevant=bool(relevant_to), score=round(best, 4),
             watchlists=tuple(relevant_to), actors=tuple(actors), milestones=tuple(milestones),
             versions={k: v for k, v in self.versions.items()
-                      if watchlist is None or k == watchlist})
+                      if watchlist is None or k == watchlist},
+            rejected=tuple(rejected))
+
+
+def classifier_for(config: Config) -> Classifier:
+    """The classifier a loaded config describes: its watchlists, read against its dedupe
+    windows. Raises ConfigError (a watchlist that does not load)."""
+    a = config.alerting
+    return Classifier(load_watchlists([Path(p) for p in config.watchlists]),
+                      windows=a.dedupe_windows, default_window=a.dedupe_window)

@@ -13,9 +13,12 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
 
 import Stemmer
+
+from monitor.classify.offsets import Edit, OffsetMap, sub_mapped
 
 # Quotes, dashes and apostrophe look-alikes folded to one form each.
 _PUNCT = {
@@ -67,28 +70,75 @@ _LATIN_RE = re.compile("[A-Za-z]+")
 
 def clean(text: str) -> str:
     """Leftover HTML removed, NFKC, quotes/dashes/ё folded; case is kept."""
+    return _clean(text, None)
+
+
+def clean_mapped(text: str) -> tuple[str, OffsetMap]:
+    """``clean(text)`` and the map from its positions back to ``text``'s."""
+    omap = OffsetMap()
+    return _clean(text, omap), omap
+
+
+def _clean(text: str, omap: OffsetMap | None) -> str:
     if not text:
         return ""
     if "&" in text:
-        text = html.unescape(text)
+        text = html.unescape(text) if omap is None else _mapped(_CHARREF, _unescape, text, omap)
     if "<" in text:
-        text = _TAG_RE.sub(" ", text)
+        text = _TAG_RE.sub(" ", text) if omap is None else _mapped(_TAG_RE, " ", text, omap)
     if not text.isascii():
         if not unicodedata.is_normalized("NFKC", text):
-            text = unicodedata.normalize("NFKC", text)
-        text = _fold(text)
+            text = _nfkc(text, omap)
+        text = _fold(text, omap)
     # upper-case "US" is the country, lower-case "us" the pronoun
     if "US" in text or "U." in text:
-        text = _US_RE.sub("USA", text)
+        text = _US_RE.sub("USA", text) if omap is None else _mapped(_US_RE, "USA", text, omap)
     if "'" in text:
-        text = _POSSESSIVE_RE.sub("", text)
+        text = _POSSESSIVE_RE.sub("", text) if omap is None else _mapped(
+            _POSSESSIVE_RE, "", text, omap)
     return text
 
 
-def _fold(text: str) -> str:
+# html.unescape's own pattern: replacing each match by ``html.unescape(match)`` is what
+# ``html.unescape`` does to the whole text.
+_CHARREF = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)")
+# a character with the combining marks that follow it: NFKC of each such run that is not
+# normalised already (what NFKC composes sits inside one run)
+_NFKC_RUN = re.compile("(?s).[\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff"
+                       "\u20d0-\u20ff\ufe20-\ufe2f]*")
+
+
+def _unescape(m: re.Match[str]) -> str:
+    return html.unescape(m.group(0))
+
+
+def _nfkc_run(m: re.Match[str]) -> str:
+    run = m.group(0)
+    return run if unicodedata.is_normalized("NFKC", run) else unicodedata.normalize("NFKC", run)
+
+
+def _nfkc(text: str, omap: OffsetMap | None) -> str:
+    if omap is None:
+        return _NFKC_RUN.sub(_nfkc_run, text)
+    return _mapped(_NFKC_RUN, _nfkc_run, text, omap)
+
+
+def _mapped(pattern: re.Pattern[str], repl: str | Callable[[re.Match[str]], str], text: str,
+            omap: OffsetMap) -> str:
+    edits: list[Edit] = []
+    out = sub_mapped(pattern, repl, text, edits)
+    omap.add(edits)
+    return out
+
+
+def _fold(text: str, omap: OffsetMap | None = None) -> str:
     """``text.translate(_fold_table())``, but quicker: ``str.translate`` with a dict looks up
     every character, while the characters to fold are rare; the regex finds them."""
     table, pattern = _fold_regex()
+    if omap is not None:
+        # only the few foldings that change the length ("ß" -> "ss") move positions
+        omap.add([(m.start(), m.end(), len(table[m.group()])) for m in pattern.finditer(text)
+                  if len(table[m.group()]) != 1])
     # A few distinct characters (curly quotes, dashes) recur: one ``replace`` each beats a
     # Python callback per occurrence. No replacement contains a character of the table,
     # so the order of the replacements does not matter.
@@ -105,17 +155,34 @@ def _fold_regex() -> tuple[dict[str, str], re.Pattern[str]]:
 
 def split_sentences(text: str) -> list[str]:
     """Sentences of a cleaned text; abbreviations and initials do not end a sentence."""
-    parts = [p.strip() for p in _SENT_RE.split(text) if p and p.strip()]
-    out: list[str] = []
-    for p in parts:
-        if out:
-            prev = out[-1]
-            last = prev.rsplit(None, 1)[-1].rstrip(".").lower() if prev else ""
-            if prev.endswith(".") and (last in _ABBREV or (len(last) == 1 and last.isalpha())):
-                out[-1] = prev + " " + p
-                continue
-        out.append(p)
-    return out
+    return [text[a:b] for a, b in sentence_spans(text)]
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """``[start, end)`` of each sentence of a cleaned text, surrounding spaces excluded."""
+    spans: list[tuple[int, int]] = []
+    last = 0
+    for m in _SENT_RE.finditer(text):
+        _add_sentence(text, last, m.start(), spans)
+        last = m.end()
+    _add_sentence(text, last, len(text), spans)
+    return spans
+
+
+def _add_sentence(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    piece = text[start:end]
+    stripped = piece.strip()
+    if not stripped:
+        return
+    start += len(piece) - len(piece.lstrip())
+    end = start + len(stripped)
+    if spans:
+        prev = text[spans[-1][0]:spans[-1][1]]
+        last = prev.rsplit(None, 1)[-1].rstrip(".").lower() if prev else ""
+        if prev.endswith(".") and (last in _ABBREV or (len(last) == 1 and last.isalpha())):
+            spans[-1] = (spans[-1][0], end)
+            return
+    spans.append((start, end))
 
 
 def tokenise(sentence: str) -> list[str]:
@@ -127,6 +194,16 @@ def lower(text: str) -> str:
     """``text`` case-folded, ``ё`` read as ``е``: what ``tokenise_lower`` takes."""
     text = text.casefold()
     return text if text.isascii() else text.replace("ё", "е")
+
+
+def lower_mapped(text: str, omap: OffsetMap) -> str:
+    """``lower(text)``, recording in ``omap`` the few characters whose case folding is longer
+    than one character ("İ")."""
+    out = lower(text)
+    if len(out) != len(text):
+        omap.add([(i, i + 1, len(c.casefold())) for i, c in enumerate(text)
+                  if len(c.casefold()) != 1])
+    return out
 
 
 def tokenise_lower(text: str) -> list[str]:

@@ -12,10 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from monitor.classify import guards
-from monitor.classify.document import Document
+from monitor.classify.document import BODY, LEAD, TITLE, Document
 from monitor.classify.guards import Spans
+from monitor.classify.reading import Reading, Verdict
+from monitor.classify.temporal import PAST, When
 from monitor.classify.watchlist import Actor, Rule, Watchlist
-from monitor.model import MilestoneHit
+from monitor.model import EvidenceSpan, MilestoneHit, Reason, Rejection, TimeAnchor
 
 _SIDE_KINDS = frozenset({"country", "adjective", "capital", "person", "institution"})
 
@@ -67,6 +69,10 @@ def collect(wl: Watchlist, doc: Document, actor_hits: list[tuple[int, int, int]]
             if best is not None:
                 side = best[1]
         weight = actor.relevance_weight
+        if side is None and actor.default_side is not None:
+            # "the Foreign Minister" with no country next to it: the side the title
+            # belongs to in this relationship -- enough for a rule, not for relevance
+            side, weight = actor.default_side, min(weight, 0.5)
         if actor.kind == "adjective" and _followed_by(guard_spans, "gov_noun", sent, e, 3):
             weight = 1.0
         elif (actor.kind == "capital" and _preceded_by(guard_spans, "location", sent, s)
@@ -93,10 +99,14 @@ def _preceded_by(spans: Spans, group: str, sent: int, start: int) -> bool:
     return any(e == start - 1 for _, e in spans.get(group, {}).get(sent, []))
 
 
-def relevance(wl: Watchlist, scan: Scan, n_sent: int) -> tuple[float, bool]:
-    """Score 0..1 and verdict: every relevance side strongly present in one sentence."""
+BODY_SENTENCES_FOR_RELEVANCE = 2
+
+
+def relevance(wl: Watchlist, scan: Scan, doc: Document) -> tuple[float, bool]:
+    """Score 0..1 and verdict: every relevance side strongly present in one sentence of the
+    title or lead, or in ``BODY_SENTENCES_FOR_RELEVANCE`` sentences of the body (an aside
+    further down does not make an item about the relationship)."""
     sides = wl.relevance.sides
-    best = 0.0
     per_sent: dict[int, dict[str, float]] = {}
     for m in scan.mentions:
         if m.side is None:
@@ -105,10 +115,21 @@ def relevance(wl: Watchlist, scan: Scan, n_sent: int) -> tuple[float, bool]:
         for side in _sides_of(m):
             if m.weight > d.get(side, 0.0):
                 d[side] = m.weight
-    for d in per_sent.values():
+    best = 0.0
+    body_best: list[float] = []
+    for sent, d in per_sent.items():
         low = min((d.get(s, 0.0) for s in sides), default=0.0)
-        best = max(best, low)
-    ok = best >= wl.relevance.min_side_weight
+        if doc.sent_zone[sent] == BODY:
+            body_best.append(low)
+        else:
+            best = max(best, low)
+    threshold = wl.relevance.min_side_weight
+    strong = sorted(body_best, reverse=True)
+    if len(strong) >= BODY_SENTENCES_FOR_RELEVANCE:
+        best = max(best, strong[BODY_SENTENCES_FOR_RELEVANCE - 1])
+    elif strong:
+        best = max(best, min(strong[0], threshold * 0.75))
+    ok = best >= threshold
     if ok and scan.off_topic >= wl.relevance.off_topic_min:
         return 0.2, False
     return best, ok
@@ -166,6 +187,7 @@ def _rule_foreign(rule: Rule, scan: Scan, start: int, end: int, sent: int) -> bo
     return False
 
 
+NOT_NEAR = 8
 SUBJECT_WITHIN = 6
 OBJECT_GAP = 3
 # words that may stand between a verb and its object ("sanctions the Belarusian airline",
@@ -173,6 +195,42 @@ OBJECT_GAP = 3
 # ("U.S. sanctions on Belarusian potash")
 _OBJECT_GAP_OK = frozenset({"the", "a", "an", "its", "two", "three", "four", "five", "six",
                             "seven", "eight", "nine", "ten", "several", "dozens", "of"})
+
+
+_AGENT_KINDS = frozenset({"country", "adjective", "capital", "organisation", "institution"})
+
+
+def _third_party_agent(doc: Document, scan: Scan, start: int) -> bool:
+    """The trigger's event is a third party's: the nearest country, capital, organisation
+    or institution before it in its clause -- or, when its clause names none before it,
+    the first one of its sentence (the subject) -- is neither side ("Russia on Thursday
+    released ...", "The EU took a parallel step, suspending its asset freeze")."""
+    sent = doc.sent_of[start]
+    clause = doc.clause_of[start]
+    before = [m for m in scan.mentions if m.sent == sent and m.end < start
+              and m.actor.kind in _AGENT_KINDS and m.side is not None]
+    if not before:
+        return False
+    own = [m for m in before if doc.clause_of[m.start] == clause]
+    agent = own[-1] if own else before[0]
+    return agent.side == "other"
+
+
+def _attributive(rule: Rule, doc: Document, scan: Scan, reading: Reading, start: int,
+                 end: int) -> bool:
+    """The trigger is a participle describing the rule's noun, not an event: "the reopened
+    U.S. embassy", "закрытае пасольства" (English needs the determiner to tell it from a
+    verb: "US closed embassy" may be either)."""
+    if start != end or not reading.reader.participle(doc.tokens[start]):
+        return False
+    sent = doc.sent_of[start]
+    lo = doc.sent_span[sent][0]
+    dets = reading.lang.determiners
+    if dets and (start == lo or doc.tokens[start - 1] not in dets):
+        return False                  # "Washington reopened the embassy": a verb
+    clause = doc.clause_of[start]
+    return any(start < s <= start + 3 and doc.clause_of[s] == clause
+               for g in rule.all[1:] for s, _e in scan.terms.get(g, {}).get(sent, ()))
 
 
 def _subject_ok(doc: Document, scan: Scan, side: str, start: int) -> bool:
@@ -204,29 +262,108 @@ def _object_ok(doc: Document, scan: Scan, side: str, end: int) -> bool:
     return False
 
 
-def _trigger_ok(rule: Rule, doc: Document, scan: Scan, start: int, end: int) -> bool:
+class Context:
+    """What the rules of one watchlist share while reading one document."""
+
+    def __init__(self, wl: Watchlist, doc: Document, scan: Scan, reading: Reading,
+                 explain: bool = False) -> None:
+        self.wl = wl
+        self.doc = doc
+        self.scan = scan
+        self.reading = reading
+        self.rejected: list[Rejection] | None = [] if explain else None
+        self._lead_speaks: dict[str, bool] = {}
+
+    def lead_speaks(self, type_id: str) -> bool:
+        """The title or lead reports an event of the type: a sentence there holds all the
+        words of one of its rules, and a trigger that no guard voids, in a clause not dated
+        before the item. A body sentence may then give that event's details."""
+        known = self._lead_speaks.get(type_id)
+        if known is None:
+            known = self._lead_speaks[type_id] = any(
+                self._speaks(rule, type_id) for rule in self.wl.milestones[type_id].rules)
+        return known
+
+    def _speaks(self, rule: Rule, type_id: str) -> bool:
+        doc, scan, terms = self.doc, self.scan, self.scan.terms
+        for sent, hits in terms.get(rule.all[0], {}).items():
+            if doc.sent_zone[sent] == BODY or not all(
+                    terms.get(g, {}).get(sent) for g in rule.all[1:]):
+                continue
+            future = guards.future(doc, scan.guards, sent)
+            for s, e in hits:
+                if _guard(rule, doc, scan, self.reading, s, e) is None and \
+                        self.reading.when(type_id, s, e, future).relation != PAST:
+                    return True
+        return False
+
+    def reject(self, type_id: str, rule: Rule, sent: int, guard: str,
+               when: When | None = None, cue: tuple[int, int] | None = None) -> None:
+        if self.rejected is None:
+            return
+        self.rejected.append(Rejection(
+            type=type_id, watchlist=self.wl.name, evidence=self.doc.source(sent),
+            reason=Reason(f"{type_id}.{rule.id}", self.doc.sent_zone[sent], guard,
+                          _anchor(self.doc, when),
+                          _words(self.doc, *cue) if cue is not None else "")))
+
+
+def _words(doc: Document, start: int, end: int) -> str:
+    """Tokens ``[start, end]`` as the source wrote them."""
+    return doc.fields[doc.sent_field[doc.sent_of[start]]][
+        doc.tok_src[start][0]:doc.tok_src[end][1]]
+
+
+def _anchor(doc: Document, w: When | None) -> TimeAnchor | None:
+    if w is None or w.anchor is None:
+        return None
+    a = w.anchor
+    return TimeAnchor(_words(doc, a.start, a.end), a.kind, w.relation, a.first, a.last)
+
+
+Voided = tuple[str, tuple[int, int] | None]     # guard name, the words that voided
+
+
+def _guard(rule: Rule, doc: Document, scan: Scan, reading: Reading, start: int, end: int
+           ) -> Voided | None:
+    """The first guard that voids the trigger at ``[start, end]`` (and its words), or None."""
     sent = doc.sent_of[start]
     allow = rule.allow
     if rule.subject is not None and not _subject_ok(doc, scan, rule.subject, start):
-        return False
+        return "subject", None
     if rule.object is not None and not _object_ok(doc, scan, rule.object, end):
-        return False
+        return "object", None
     if rule.foreign_check and _rule_foreign(rule, scan, start, end, sent):
-        return False
-    if "negation" not in allow and guards.negated(doc, scan.guards, start, end):
-        return False
-    if "cause" not in allow and guards.caused(doc, scan.guards, start):
-        return False
-    if "historical" not in allow and guards.historical(doc, scan.guards, start, end,
-                                                       "after" not in allow):
-        return False
+        return "foreign", None
+    if _third_party_agent(doc, scan, start):
+        return "third_party", None
+    if _attributive(rule, doc, scan, reading, start, end):
+        return "attributive", (start, end)
+    cue: tuple[int, int] | None
+    if "negation" not in allow and (cue := guards.negated(doc, scan.guards, start, end)):
+        return "negation", cue
+    if "cause" not in allow and (cue := guards.caused(doc, scan.guards, start)):
+        return "cause", cue
+    if "historical" not in allow and (cue := guards.historical(
+            doc, scan.guards, start, end, "after" not in allow)) and \
+            not reading.dated_after(cue[0]):
+        return "historical", cue
     hedges = tuple(g for g in ("hedge", "intention", "discussion") if g not in allow)
-    return not (hedges and guards.hedged(doc, scan.guards, start, end, hedges))
+    if hedges:
+        return guards.hedged(doc, scan.guards, start, end, hedges, reading.is_month)
+    return None
 
 
-def evaluate_rule(rule: Rule, doc: Document, scan: Scan, sent: int
-                  ) -> tuple[float, tuple[int, int]] | None:
-    """Confidence and trigger span if ``rule`` fires in sentence ``sent``."""
+@dataclass(frozen=True)
+class Fired:
+    confidence: float
+    span: tuple[int, int]
+    verdict: Verdict
+
+
+def evaluate_rule(type_id: str, rule: Rule, ctx: Context, sent: int) -> Fired | None:
+    """Confidence, trigger span and reading if ``rule`` fires in sentence ``sent``."""
+    doc, scan = ctx.doc, ctx.scan
     terms = scan.terms
     triggers = terms.get(rule.all[0], {}).get(sent)
     if not triggers:
@@ -238,37 +375,66 @@ def evaluate_rule(rule: Rule, doc: Document, scan: Scan, sent: int
         return None
     for g in rule.not_:
         if terms.get(g, {}).get(sent):
+            ctx.reject(type_id, rule, sent, f"not:{g}")
             return None
     allow = rule.allow
     if "denial" not in allow and guards.denied(doc, scan.guards, sent):
+        ctx.reject(type_id, rule, sent, "denial")
         return None
     if "retrospective" not in allow and guards.retrospective(doc, scan.guards, sent):
+        ctx.reject(type_id, rule, sent, "retrospective")
         return None
     conf = rule.confidence
     any_in_sentence = False
     for side, scope in rule.sides.items():
         found, inside = _side_ok(scan, doc, side, scope, sent, side in rule.senior)
         if not found:
+            ctx.reject(type_id, rule, sent, f"side:{side}")
             return None
         if not inside:
             conf -= 0.1
         elif side in rule.senior:
             any_in_sentence = True
     if rule.one_senior_in_sentence and not any_in_sentence:
+        ctx.reject(type_id, rule, sent, "senior")
         return None
+    last: tuple[str, When | None, tuple[int, int] | None] = ("near", None, None)
+    future_words = guards.future(doc, scan.guards, sent)
     for start, end in triggers:
+        future = future_words or ctx.reading.nonpast(start)
         if rule.near is not None and not all(
                 any(abs(s - start) <= rule.near or abs(e - end) <= rule.near
                     for s, e in terms[g][sent]) for g in rule.all[1:]):
             continue
-        if _trigger_ok(rule, doc, scan, start, end):
-            return max(0.05, min(1.0, conf)), (start, end)
+        near = [g for g in rule.not_near if any(
+            abs(s - start) <= NOT_NEAR or abs(e - end) <= NOT_NEAR
+            for s, e in terms.get(g, {}).get(sent, ()))]
+        if near:
+            last = (f"not_near:{near[0]}", None, None)
+            continue
+        voided = _guard(rule, doc, scan, ctx.reading, start, end)
+        if voided is not None:
+            last = (voided[0], None, voided[1])
+            continue
+        verdict = ctx.reading.verdict(type_id, start, end, future,
+                                      lambda: ctx.lead_speaks(type_id))
+        if not verdict.ok:
+            last = (verdict.reason, verdict.when, None)
+            continue
+        return Fired(max(0.05, min(1.0, conf)), (start, end), verdict)
+    ctx.reject(type_id, rule, sent, *last)
     return None
 
 
-def find_milestones(wl: Watchlist, doc: Document, scan: Scan) -> list[MilestoneHit]:
-    """Every milestone type of the watchlist that fires somewhere in the document."""
-    found: dict[str, tuple[int, float, tuple[int, int], Rule]] = {}
+_ZONE_RANK = {LEAD: 0, TITLE: 1, BODY: 2}
+
+
+def find_milestones(wl: Watchlist, doc: Document, scan: Scan, reading: Reading,
+                    explain: bool = False) -> tuple[list[MilestoneHit], list[Rejection]]:
+    """Every milestone type of the watchlist that the document reports (and, when
+    ``explain``, the rules whose words were found but that did not fire)."""
+    ctx = Context(wl, doc, scan, reading, explain)
+    found: dict[str, tuple[int, Fired, Rule]] = {}
     fired_in: dict[str, set[int]] = {}
     for type_id, mt in wl.milestones.items():
         for rule in mt.rules:
@@ -276,16 +442,15 @@ def find_milestones(wl: Watchlist, doc: Document, scan: Scan) -> list[MilestoneH
             if not sents:
                 continue
             for sent in sorted(sents):
-                res = evaluate_rule(rule, doc, scan, sent)
+                res = evaluate_rule(type_id, rule, ctx, sent)
                 if res is None:
                     continue
                 fired_in.setdefault(type_id, set()).add(sent)
-                conf, span = res
                 prev = found.get(type_id)
-                if prev is None or conf > prev[1] + 1e-9:
-                    found[type_id] = (sent, conf, span, rule)
+                if prev is None or _better(doc, sent, res, prev[0], prev[1]):
+                    found[type_id] = (sent, res, rule)
     hits: list[MilestoneHit] = []
-    for type_id, (sent, conf, span, rule) in found.items():
+    for type_id, (sent, res, rule) in found.items():
         mt = wl.milestones[type_id]
         if mt.suppressed_by and all(
                 any(s in fired_in.get(o, ()) for o in mt.suppressed_by)
@@ -297,31 +462,53 @@ def find_milestones(wl: Watchlist, doc: Document, scan: Scan) -> list[MilestoneH
         if guards.future(doc, scan.guards, sent) and status == "completed":
             status = "announced"
         actors = tuple(dict.fromkeys(m.actor.id for m in scan.mentions if m.sent == sent))
-        trig = tuple(" ".join(doc.tokens[s:e + 1]) for s, e in scan.terms[rule.all[0]][sent])
+        spans = scan.terms[rule.all[0]][sent]
+        field_name = doc.sent_field[sent]
+        text = doc.fields[field_name]
+        trig_src = tuple((doc.tok_src[s][0], doc.tok_src[e][1]) for s, e in spans)
+        a, b = doc.sent_src[sent]
         hits.append(MilestoneHit(
-            type=type_id, watchlist=wl.name, status=status, confidence=round(conf, 3),
-            evidence=doc.sentences[sent], actors=actors,
-            principals=principals(type_id, doc, scan, sent, span),
-            triggers=tuple(dict.fromkeys(trig)), rule=f"{type_id}.{rule.id}",
-            severity=mt.severity, title=mt.title))
+            type=type_id, watchlist=wl.name, status=status,
+            confidence=round(res.confidence, 3), evidence=text[a:b], actors=actors,
+            principals=principals(mt.principals, doc, scan, sent, res.span),
+            triggers=tuple(dict.fromkeys(text[x:y] for x, y in trig_src)),
+            rule=f"{type_id}.{rule.id}", severity=mt.severity, title=mt.title,
+            evidence_at=EvidenceSpan(field_name, a, b, trig_src),
+            reason=Reason(f"{type_id}.{rule.id}", res.verdict.zone, res.verdict.reason,
+                          _anchor(doc, res.verdict.when))))
     order = list(wl.milestones)
     hits.sort(key=lambda h: order.index(h.type))
-    return hits
+    return hits, ctx.rejected or []
 
 
-def principals(type_id: str, doc: Document, scan: Scan, sent: int, span: tuple[int, int]
+def _better(doc: Document, sent: int, res: Fired, prev_sent: int, prev: Fired) -> bool:
+    """The evidence to show: a lead sentence before the title before the body, then the
+    most confident rule."""
+    rank = _ZONE_RANK[doc.sent_zone[sent]]
+    prev_rank = _ZONE_RANK[doc.sent_zone[prev_sent]]
+    if rank != prev_rank:
+        return rank < prev_rank
+    return res.confidence > prev.confidence + 1e-9
+
+
+def principals(kind: str, doc: Document, scan: Scan, sent: int, span: tuple[int, int]
                ) -> tuple[str, ...]:
-    """Actor ids identifying the event: the named ambassador, or the people who met."""
+    """Actor ids identifying the event, as the type declares (``principals`` in the
+    watchlist): the named ambassador (``envoy``), the senior people who met
+    (``participants``), the entities or persons a measure names (``targets``)."""
     people = [m for m in scan.mentions if m.sent == sent and m.actor.kind == "person"]
-    if type_id.startswith("ambassador_"):
+    if kind == "envoy":
         envoys = [m for m in people if not m.actor.senior]
         if envoys:
             near = min(envoys, key=lambda m: abs(m.start - span[0]))
             return (near.actor.id,)
         name = _capitalised_name(doc.sentences[sent], {m.actor.id for m in scan.mentions})
         return (name,) if name else ()
-    if type_id == "high_level_contact":
+    if kind == "participants":
         return tuple(sorted({m.actor.id for m in people if m.actor.senior}))
+    if kind == "targets":
+        return tuple(sorted({m.actor.id for m in scan.mentions
+                             if m.sent == sent and m.actor.kind == "entity"}))
     return ()
 
 

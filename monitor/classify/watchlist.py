@@ -49,6 +49,7 @@ class Actor(_Model):
     id: str = Field(pattern=r"^[a-z0-9_]+$")
     name: str
     side: str | None = None          # None only for titles that take the side of a neighbour
+    default_side: str | None = None  # a title's side when no neighbour gives one
     kind: ActorKind = "person"
     senior: bool = False             # counts as a senior official (high_level_contact)
     government: bool = True          # False: opposition, private persons, legislators...
@@ -72,6 +73,7 @@ class Rule(_Model):
     all: list[str] = Field(min_length=1)   # term groups that must all occur; first = trigger
     any: list[str] = []                    # at least one of these term groups must occur
     not_: list[str] = Field(default=[], alias="not")  # none of these in the sentence
+    not_near: list[str] = []               # none of these within NOT_NEAR tokens of the trigger
     near: int | None = Field(default=None, ge=1)  # max token distance trigger <-> other groups
     sides: dict[str, Scope] = {}           # side id -> where an actor of it must appear
     senior: list[str] = []                 # sides whose actor must be a senior official
@@ -94,6 +96,9 @@ class MilestoneType(_Model):
     rules: list[Rule] = Field(min_length=1)
     suppressed_by: list[str] = []          # other types whose hit in the same sentence wins
     superseded_by: list[str] = []          # other types whose hit anywhere in the item wins
+    # what tells two events of the type apart: the ambassador (envoy), the senior people
+    # who met (participants), the entities a measure names (targets); none: time alone
+    principals: Literal["none", "envoy", "participants", "targets"] = "none"
 
 
 class Relevance(_Model):
@@ -144,16 +149,18 @@ class Watchlist(_Model):
         if dup:
             raise ValueError(f"duplicate actor id(s) {dup}")
         for i, a in enumerate(self.actors):
-            parts = (a.side or "").split("+")
-            if a.side is not None and any(p not in self.sides and p != "other" for p in parts):
-                raise _RefError(f"actors[{i}].side", f"unknown side {a.side!r}")
+            for key, side in (("side", a.side), ("default_side", a.default_side)):
+                parts = (side or "").split("+")
+                if side is not None and any(p not in self.sides and p != "other" for p in parts):
+                    raise _RefError(f"actors[{i}].{key}", f"unknown side {side!r}")
         for s in self.relevance.sides:
             if s not in self.sides:
                 raise _RefError("relevance.sides", f"unknown side {s!r}")
         for mid, mt in self.milestones.items():
             for j, r in enumerate(mt.rules):
                 where = f"milestones.{mid}.rules[{j}]"
-                for key, groups in (("all", r.all), ("any", r.any), ("not", r.not_)):
+                for key, groups in (("all", r.all), ("any", r.any), ("not", r.not_),
+                                    ("not_near", r.not_near)):
                     for g in groups:
                         if g not in self.terms:
                             raise _RefError(f"{where}.{key}", f"unknown term group {g!r}")

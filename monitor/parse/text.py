@@ -28,7 +28,7 @@ _ASCII_CONTROLS = bytes(c for c in range(128) if CONTROL_CHARS.match(chr(c)))
 _SPACE_CLASS = "\t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000"
 _SPACE_RUNS = re.compile(f"[ {_SPACE_CLASS}]{{2,}}|[{_SPACE_CLASS}]")
 _OTHER_SPACE = re.compile(f"[{_SPACE_CLASS}]")
-_TAG_LIKE = re.compile(r"<[a-zA-Z/!]")
+TAG_LIKE = re.compile(r"<[a-zA-Z/!]")
 _TAG = re.compile(r"<[^>]*>")
 # Parsing HTML with lxml: no network, no DTD, comments and PIs dropped. Nothing is executed.
 # lxml.etree's parser, not lxml.html's: the latter calls back into Python for every element
@@ -68,7 +68,7 @@ def html_to_text(markup: str) -> str:
     if not markup:
         return ""
     markup = strip_controls(markup[:MAX_HTML_INPUT])
-    if not _TAG_LIKE.search(markup):
+    if not TAG_LIKE.search(markup):
         return _collapse(html.unescape(markup) if "&" in markup else markup)
     try:
         root = lxml.etree.fromstring(f"<html><body>{markup}</body></html>", parser=_HTML_PARSER)
@@ -112,7 +112,7 @@ def field_text(value: str | None, detail: Mapping[str, Any] | None = None, limit
     if not value:
         return ""
     kind = str((detail or {}).get("type") or "")
-    if "html" in kind or _TAG_LIKE.search(value):
+    if "html" in kind or TAG_LIKE.search(value):
         text = html_to_text(value)
     else:
         # Publishers often double-escape ("&amp;#8211;"), so decode once more.

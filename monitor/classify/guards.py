@@ -56,18 +56,21 @@ HEDGE_AFTER = 6
 
 
 def hedged(doc: Document, spans: Spans, start: int, end: int, groups: tuple[str, ...],
-           is_month: Callable[[int], bool] = lambda i: False
+           is_month: Callable[[int], bool] = lambda i: False, exempt_after: int | None = None,
+           reported: Callable[[int], bool] = lambda i: False
            ) -> tuple[str, tuple[int, int]] | None:
     """Speculation, intention, appeal, discussion or condition governing the trigger: a hedge
     word earlier in the sentence, or just after the trigger ("freeing them would be her
     priority", "обмен послами, добавил он, пока обсуждается"). Returns the group found;
-    ``is_month`` tells a month name from a hedge word ("in May" is not "may")."""
+    ``is_month`` tells a month name from a hedge word ("in May" is not "may"); hedge words
+    after ``exempt_after`` are what an order says, not a hedge on it; ``reported`` tells a
+    future in reported speech ("said ... would be allowed") from a condition."""
     sent = doc.sent_of[start]
     for group in groups:
         for s, e in _hits(spans, group, sent):
             if s >= start and (s > end + HEDGE_AFTER or s in doc.joiners):
                 continue        # "reopened on Monday, when ..." (Belarusian калі: if, when)
-            if is_month(s):
+            if is_month(s) or (exempt_after is not None and s > exempt_after) or reported(s):
                 continue
             return group, (s, e)
     return None

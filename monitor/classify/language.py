@@ -140,6 +140,8 @@ class Language:
     genre_first: frozenset[str]
     relative_openers: frozenset[str]
     determiners: frozenset[str]
+    speech_verbs: frozenset[str]
+    reported_future: frozenset[str]
     nonpast_endings: tuple[str, ...]
     participle_endings: tuple[str, ...]
     conjunctions: tuple[tuple[str, str], ...]
@@ -186,6 +188,8 @@ def language(code: str) -> Language:
         genre_first=_set(raw, "genre_first"),
         relative_openers=_set(raw, "relative_openers"),
         determiners=_set(raw, "determiners"),
+        speech_verbs=_set(raw, "speech_verbs"),
+        reported_future=_set(raw, "reported_future"),
         nonpast_endings=tuple(fold_be(lower(e)) if code == "be" else lower(e)
                               for e in raw.get("nonpast_endings") or []),
         participle_endings=tuple(fold_be(lower(e)) if code == "be" else lower(e)

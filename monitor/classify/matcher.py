@@ -40,12 +40,29 @@ Ref = tuple[Any, ...]   # ("actor", wl, actor_index) | ("term", wl, group) | ...
 Match = tuple[int, int, tuple[Ref, ...]]
 
 
+def spec_tokens(text: str) -> list[str]:
+    """Tokens of a watchlist word as text is read: a watchlist is written in lower case,
+    where "us", "u.s." and "u.s.a." are the country ("us-based" matches "US-based"), as
+    the text's upper-case "US" is (``normalise.clean``)."""
+    toks = tokenise(clean(text))
+    out: list[str] = []
+    i = 0
+    while i < len(toks):
+        if toks[i] == "u" and i + 1 < len(toks) and toks[i + 1] == "s":
+            i += 3 if i + 2 < len(toks) and toks[i + 2] == "a" else 2
+            out.append("usa")
+            continue
+        out.append("usa" if toks[i] == "us" else toks[i])
+        i += 1
+    return out
+
+
 def _word_variants(word: str) -> tuple[list[list[str]], str]:
     """Token forms of one written word and its mode ('stem', 'exact' or 'prefix')."""
     exact = word.startswith("=")
     prefix = word.endswith("*")
     core = word.lstrip("=").rstrip("*")
-    toks = tokenise(clean(core))
+    toks = spec_tokens(core)
     if not toks:
         return [], "stem"
     if exact or prefix:
@@ -74,7 +91,7 @@ def compile_keys(spec: str) -> list[tuple[str, int]]:
     toks: list[str] = []
     for w in words:
         core = w.lstrip("=").rstrip("*")
-        toks.extend(tokenise(clean(core)))
+        toks.extend(spec_tokens(core))
     if not toks:
         return []
     tail = "" if words[-1].endswith("*") else RAW_SEP

@@ -69,6 +69,16 @@ class Reading:
         lo, hi = self.doc.sent_span[self.doc.sent_of[i]]
         return self.reader.month_at(self.doc.tokens, i, lo, hi) is not None
 
+    def reported(self, i: int) -> bool:
+        """Token ``i`` is a future in reported speech ("Minsk said five diplomats would be
+        allowed to remain"): an announcement, not a condition."""
+        doc = self.doc
+        if doc.tokens[i] not in self.lang.reported_future or i + 1 >= len(doc.tokens) or \
+                doc.tokens[i + 1] != "be":
+            return False              # "would be allowed": a passive announced; "would
+        lo = doc.sent_span[doc.sent_of[i]][0]  # welcome a visit" stays a hypothesis
+        return any(doc.tokens[j] in self.lang.speech_verbs for j in range(lo, i))
+
     def nonpast(self, i: int) -> bool:
         """Token ``i`` is a verb in the present or the (perfective) future: "адновіць",
         "возобновит" -- a month it names lies ahead, not behind."""

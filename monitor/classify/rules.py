@@ -350,7 +350,11 @@ def _guard(rule: Rule, doc: Document, scan: Scan, reading: Reading, start: int, 
         return "historical", cue
     hedges = tuple(g for g in ("hedge", "intention", "discussion") if g not in allow)
     if hedges:
-        return guards.hedged(doc, scan.guards, start, end, hedges, reading.is_month)
+        # what an order says ("told them they must leave") is no hedge on the order
+        after = min((s for g in rule.hedge_after for s, _e in scan.terms.get(g, {}).get(sent, ())),
+                    default=None)
+        return guards.hedged(doc, scan.guards, start, end, hedges, reading.is_month,
+                             after, reading.reported)
     return None
 
 
@@ -465,7 +469,7 @@ def find_milestones(wl: Watchlist, doc: Document, scan: Scan, reading: Reading,
         spans = scan.terms[rule.all[0]][sent]
         field_name = doc.sent_field[sent]
         text = doc.fields[field_name]
-        trig_src = tuple((doc.tok_src[s][0], doc.tok_src[e][1]) for s, e in spans)
+        trig_src = tuple(dict.fromkeys((doc.tok_src[s][0], doc.tok_src[e][1]) for s, e in spans))
         a, b = doc.sent_src[sent]
         hits.append(MilestoneHit(
             type=type_id, watchlist=wl.name, status=status,

@@ -28,6 +28,7 @@ PAST, CURRENT, UNKNOWN = "past", "current", "unknown"
 _UNIT_DAYS = {"day": 1, "week": 7, "fortnight": 14, "month": 30, "halfyear": 182,
               "year": 365, "decade": 3650}
 _MAX_DAY_NUMBER = 31
+_MONTH_SPAN = 31
 # "1990-х", "1990-я", "1990-ыя": a decade written as a year and an ending
 _DECADE_ENDINGS = frozenset({"s", "х", "е", "я", "ыя", "ых", "ые"})
 
@@ -43,7 +44,8 @@ class Anchor:
     goes on: "remain in force") or same (a reference to a
     time named before: "the same day"). ``dates_other``: "since" when the expression
     starts a duration ("since 2008"), "noun" when it dates a noun ("the 2020 election"):
-    either way it does not date its clause.
+    "participle" when it belongs to a participle before it ("sanctions imposed in
+    2023"): none of them dates its clause.
     """
 
     start: int
@@ -133,6 +135,11 @@ class Reader:
         while i < hi:
             t = toks[i]
             found = self._at(toks, i, lo, hi, ref, future)
+            if found is not None and found.kind == "ago" and found.end + 1 < hi:
+                m = lang.relative.match(toks, found.end + 1, hi)
+                if m is not None:              # "ten years ago this week": still ten years
+                    found = Anchor(found.start, found.end + m[0], "ago", found.first,
+                                   found.last)
             if found is not None:
                 if found.kind in ("month", "weekday", "season", "date") and \
                         self._anaphoric(toks, lo, found.start):
@@ -316,6 +323,13 @@ class Reader:
             if m is not None and j + m[0] == start:
                 return _other(a, "since")
         prev = toks[start - 1] if start > lo else ""
+        # "sanctions imposed in 2023": the date belongs to the participle before it
+        k = start - 1
+        if k > lo and toks[k] in lang.year_cues | {"в", "у", "ў"}:
+            k -= 1
+        if k >= lo and a.kind in ("year", "date", "month", "season", "decade") and \
+                self.participle(toks[k]):
+            return _other(a, "participle")
         if a.kind in ("year", "date", "month") and (
                 prev in lang.year_attributive or prev in lang.event_nouns):
             return _other(a, "noun")
@@ -372,6 +386,8 @@ def relation(a: Anchor, ref: date, window_days: int) -> str:
         return PAST
     if a.first >= ref - timedelta(days=window_days):
         return CURRENT
+    if a.first <= ref <= a.last and (a.last - a.first).days <= _MONTH_SPAN:
+        return CURRENT            # "this month", "earlier this week": the item's own period
     return UNKNOWN
 
 
@@ -385,7 +401,13 @@ def when(anchors: list[Anchor], clause_of: list[int], start: int, end: int, ref:
     A duration that opens right after the trigger makes it a state ("shut since February
     2022"), not an event."""
     clause = clause_of[start]
+    # words of the trigger itself ("allowed to remain") date nothing
+    anchors = [a for a in anchors if a.end < start or a.start > end]
     for a in anchors:
+        if a.dates_other == "participle" and a.start - 2 <= start < a.start \
+                and start == end:
+            # "lifted in 2015" when the trigger is that participle: it dates the trigger
+            return When(relation(a, ref, window_days), a)
         if a.dates_other == "since" and end < a.start <= end + 3 and clause_of[a.start] == clause:
             return When(PAST, a)
         if a.dates_other == "noun" and a.end < start <= a.end + 2:

@@ -74,6 +74,7 @@ class Rule(_Model):
     any: list[str] = []                    # at least one of these term groups must occur
     not_: list[str] = Field(default=[], alias="not")  # none of these in the sentence
     not_near: list[str] = []               # none of these within NOT_NEAR tokens of the trigger
+    hedge_after: list[str] = []            # hedge words after these groups are an order's content
     near: int | None = Field(default=None, ge=1)  # max token distance trigger <-> other groups
     sides: dict[str, Scope] = {}           # side id -> where an actor of it must appear
     senior: list[str] = []                 # sides whose actor must be a senior official
@@ -160,7 +161,7 @@ class Watchlist(_Model):
             for j, r in enumerate(mt.rules):
                 where = f"milestones.{mid}.rules[{j}]"
                 for key, groups in (("all", r.all), ("any", r.any), ("not", r.not_),
-                                    ("not_near", r.not_near)):
+                                    ("not_near", r.not_near), ("hedge_after", r.hedge_after)):
                     for g in groups:
                         if g not in self.terms:
                             raise _RefError(f"{where}.{key}", f"unknown term group {g!r}")

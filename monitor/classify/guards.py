@@ -76,7 +76,7 @@ def hedged(doc: Document, spans: Spans, start: int, end: int, groups: tuple[str,
     return None
 
 
-CAUSE_BEFORE = 5
+CAUSE_BEFORE = 8
 
 
 def caused(doc: Document, spans: Spans, start: int) -> Cue:

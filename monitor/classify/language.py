@@ -139,11 +139,14 @@ class Language:
     genre: Phrases
     genre_first: frozenset[str]
     relative_openers: frozenset[str]
+    demonstratives: frozenset[str]
+    subordinators: Phrases
     determiners: frozenset[str]
     speech_verbs: frozenset[str]
     reported_future: frozenset[str]
     nonpast_endings: tuple[str, ...]
     participle_endings: tuple[str, ...]
+    not_participles: frozenset[str]
     conjunctions: tuple[tuple[str, str], ...]
     pluperfect: Pluperfect = field(default_factory=Pluperfect)
 
@@ -187,6 +190,8 @@ def language(code: str) -> Language:
         genre=Phrases(raw.get("genre") or []),
         genre_first=_set(raw, "genre_first"),
         relative_openers=_set(raw, "relative_openers"),
+        demonstratives=_set(raw, "demonstratives"),
+        subordinators=Phrases(raw.get("subordinators") or []),
         determiners=_set(raw, "determiners"),
         speech_verbs=_set(raw, "speech_verbs"),
         reported_future=_set(raw, "reported_future"),
@@ -194,6 +199,7 @@ def language(code: str) -> Language:
                               for e in raw.get("nonpast_endings") or []),
         participle_endings=tuple(fold_be(lower(e)) if code == "be" else lower(e)
                                  for e in raw.get("participle_endings") or []),
+        not_participles=_set(raw, "not_participles"),
         conjunctions=tuple((tokenise(a)[-1], tokenise(b)[0]) for a, b in
                            (str(c).split(",", 1) for c in raw.get("conjunctions") or [])),
         pluperfect=Pluperfect(

@@ -73,8 +73,9 @@ class Reading:
         """Token ``i`` is a future in reported speech ("Minsk said five diplomats would be
         allowed to remain"): an announcement, not a condition."""
         doc = self.doc
-        if doc.tokens[i] not in self.lang.reported_future or i + 1 >= len(doc.tokens) or \
-                doc.tokens[i + 1] != "be":
+        toks = doc.tokens
+        if toks[i] not in self.lang.reported_future or i + 2 >= len(toks) or \
+                toks[i + 1] != "be" or not self.reader.participle(toks[i + 2]):
             return False              # "would be allowed": a passive announced; "would
         lo = doc.sent_span[doc.sent_of[i]][0]  # welcome a visit" stays a hypothesis
         return any(doc.tokens[j] in self.lang.speech_verbs for j in range(lo, i))
@@ -151,10 +152,20 @@ class Reading:
         """Does the trigger at ``[start, end]`` report the item's news? ``lead_speaks``
         tells whether the title or lead speaks of this type's event (asked only when
         needed)."""
-        zone = self.doc.sent_zone[self.doc.sent_of[start]]
+        doc = self.doc
+        sent = doc.sent_of[start]
+        zone = doc.sent_zone[sent]
         w = self.when(type_id, start, end, future)
         if w.relation == PAST:
             return Verdict(False, zone, w, "background")
+        lo = doc.sent_span[sent][0]
+        if start > lo and doc.tokens[start - 1] in self.lang.demonstratives:
+            return Verdict(False, zone, w, "referenced")      # "that visit", "тот визит"
+        if (zone == BODY or self.genre) and w.relation == UNKNOWN and \
+                doc.clause_of[start] in self._described(sent):
+            # "..., who had helped negotiate a release": further down, a clause describing
+            # someone tells what they did before, unless it is dated
+            return Verdict(False, zone, w, "described")
         if zone != BODY and not self.genre:
             return Verdict(True, zone, w, "lead")
         if w.relation != UNKNOWN:

@@ -28,7 +28,6 @@ PAST, CURRENT, UNKNOWN = "past", "current", "unknown"
 _UNIT_DAYS = {"day": 1, "week": 7, "fortnight": 14, "month": 30, "halfyear": 182,
               "year": 365, "decade": 3650}
 _MAX_DAY_NUMBER = 31
-_MONTH_SPAN = 31
 # "1990-х", "1990-я", "1990-ыя": a decade written as a year and an ending
 _DECADE_ENDINGS = frozenset({"s", "х", "е", "я", "ыя", "ых", "ые"})
 
@@ -323,6 +322,11 @@ class Reader:
             if m is not None and j + m[0] == start:
                 return _other(a, "since")
         prev = toks[start - 1] if start > lo else ""
+        # "the election in March", "выборы в марте": a date after an event noun and a
+        # preposition dates the noun
+        if start - 2 >= lo and toks[start - 2] in lang.event_nouns and (
+                prev in lang.year_cues or prev in ("в", "у", "ў")):
+            return _other(a, "noun")
         # "sanctions imposed in 2023": the date belongs to the participle before it
         k = start - 1
         if k > lo and toks[k] in lang.year_cues | {"в", "у", "ў"}:
@@ -343,14 +347,17 @@ class Reader:
 
     def participle(self, tok: str) -> bool:
         """``tok`` looks like a participle ("imposed", "задержанный", "асуджанага")."""
-        return len(tok) > 4 and tok.endswith(self.lang.participle_endings)
+        return len(tok) > 4 and tok.endswith(self.lang.participle_endings) and \
+            tok not in self.lang.not_participles
 
     def opens_description(self, toks: list[str], i: int) -> bool:
-        """The clause starting at token ``i`` describes a noun rather than telling the
-        sentence's event: it opens with a relative pronoun ("who was detained in
-        October") or a participle ("задержанный в октябре", "асуджанага летась")."""
+        """The clause starting at token ``i`` is not the sentence's main event: it opens
+        with a relative pronoun ("who was detained in October"), a participle ("задержанный
+        в октябре", "асуджанага летась") or a subordinator ("in response to the election in
+        March", "после того, как ...")."""
         t = toks[i]
-        return t in self.lang.relative_openers or self.participle(t)
+        return t in self.lang.relative_openers or self.participle(t) or \
+            self.lang.subordinators.match(toks, i, len(toks)) is not None
 
     def _anaphoric(self, toks: list[str], lo: int, start: int) -> bool:
         """A word like "that" just before ``start``: a time named before ("that June")."""
@@ -386,8 +393,6 @@ def relation(a: Anchor, ref: date, window_days: int) -> str:
         return PAST
     if a.first >= ref - timedelta(days=window_days):
         return CURRENT
-    if a.first <= ref <= a.last and (a.last - a.first).days <= _MONTH_SPAN:
-        return CURRENT            # "this month", "earlier this week": the item's own period
     return UNKNOWN
 
 

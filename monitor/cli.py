@@ -395,6 +395,12 @@ def milestones_cmd(c: Ctx, as_json: bool, watchlist: str | None, show_id: str | 
                         "severity": m.severity, "event_at": _iso(m.event_at),
                         "first_seen": _iso(m.first_seen_at), "sources": m.sources,
                         "alerted": m.alerted, "stale": m.stale, "evidence": m.evidence,
+                        "highlights": [list(h) for h in a.highlights],
+                        "evidence_at": ({"item_id": a.item_id, **a.evidence_at.to_json()}
+                                        if a.evidence_at else None),
+                        "reason": a.reason.to_json() if a.reason else None,
+                        "withdrawn_at": _iso(m.withdrawn_at) if m.withdrawn_at else None,
+                        "withdrawn_reason": m.withdrawn_reason,
                         "confidence": m.confidence, "rule": m.rule,
                         "items": [{"title": i.title, "url": i.url, "feed": i.feed,
                                    "published": _iso(i.published)} for i in a.items]})
@@ -405,13 +411,37 @@ def milestones_cmd(c: Ctx, as_json: bool, watchlist: str | None, show_id: str | 
         return
     for d in out:
         flag = "" if d["alerted"] else " (stale, not alerted)" if d["stale"] else " (not alerted)"
+        if d["withdrawn_at"]:
+            flag = " (withdrawn)"
         click.echo(f"{d['event_at']}  {d['id'][:10]}  {d['type']:22} {d['status']:10} "
                    f"{d['sources']:>2} src  {d['title']}{flag}")
         if show_id:
-            click.echo(f"  evidence: {d['evidence']}")
-            click.echo(f"  rule: {d['rule']}  confidence: {d['confidence']:.2f}")
+            click.echo(f"  evidence: {_marked(d['evidence'], d['highlights'])}")
+            click.echo(f"  rule: {d['rule']}  confidence: {d['confidence']:.2f}"
+                       + _why(d["reason"]))
+            if d["withdrawn_at"]:
+                click.echo(f"  withdrawn {d['withdrawn_at']}: {d['withdrawn_reason']}")
             for i in d["items"]:
                 click.echo(f"  - {i['published']}  {i['feed']}: {i['title']}  {i['url']}")
+
+
+def _marked(text: str, spans: list[list[int]]) -> str:
+    """``text`` with the trigger words (character offsets) between ** and **."""
+    out, pos = [], 0
+    for a, b in sorted(spans):
+        if a < pos or not 0 <= a < b <= len(text):
+            continue
+        out += [text[pos:a], "**", text[a:b], "**"]
+        pos = b
+    return "".join(out) + text[pos:]
+
+
+def _why(reason: dict[str, Any] | None) -> str:
+    if not reason:
+        return ""
+    anchor = reason.get("anchor")
+    dated = f", dated \"{anchor['text']}\" ({anchor['relation']})" if anchor else ""
+    return f"  read in the {reason['zone']} ({reason['basis']}){dated}"
 
 
 # -- classification --------------------------------------------------------------------------
@@ -510,15 +540,17 @@ def eval_cmd(c: Ctx, file: str, errors: bool) -> None:
 @pass_ctx
 @handle_errors
 def reclassify_cmd(c: Ctx, since: str | None) -> None:
-    """Rerun the current watchlists over stored items (old items do not alert)."""
+    """Rerun the current watchlists over stored items: milestones found do not alert, and
+    milestones no stored item supports any more are withdrawn (recorded, never alerted)."""
     from monitor.pipeline import Pipeline
 
     when = parse_since(since)
     engine = _prepared_engine(c, auto=engine_is_sqlite(c))
     pipe = Pipeline(c.config, engine, c.classifier())
-    n, created = pipe.reclassify(since=when)
+    n, created, withdrawn = pipe.reclassify(since=when)
     asyncio.run(pipe.aclose())
-    click.echo(f"reclassified {n} items; {created} new milestones (not alerted)")
+    click.echo(f"reclassified {n} items; {created} new milestones (not alerted); "
+               f"{withdrawn} withdrawn")
 
 
 # -- alerts ----------------------------------------------------------------------------------

@@ -110,6 +110,18 @@ class Reason:
                     "first": a.first.isoformat() if a.first else None,
                     "last": a.last.isoformat() if a.last else None}}
 
+    @classmethod
+    def from_json(cls, d: dict[str, Any] | None) -> Reason | None:
+        if not d:
+            return None
+        a = d.get("anchor")
+        anchor = None if not a else TimeAnchor(
+            str(a["text"]), str(a["kind"]), str(a["relation"]),
+            date.fromisoformat(a["first"]) if a.get("first") else None,
+            date.fromisoformat(a["last"]) if a.get("last") else None)
+        return cls(str(d["rule"]), str(d["zone"]), str(d["basis"]), anchor,
+                   str(d.get("cue") or ""))
+
 
 @dataclass(frozen=True)
 class EvidenceSpan:
@@ -240,6 +252,12 @@ class MilestoneAlert:
     rule: str = ""
     confidence: float = 0.0
     items: tuple[SourceRef, ...] = ()
+    # the trigger words in ``evidence`` (character offsets into it); empty for milestones
+    # stored before offsets were kept, whose triggers are then found by their words
+    highlights: tuple[tuple[int, int], ...] = ()
+    evidence_at: EvidenceSpan | None = None      # where the evidence sits in its item
+    reason: Reason | None = None
+    item_id: int | None = None                   # the first report's stored item
 
 
 @dataclass(frozen=True)

@@ -595,6 +595,8 @@ class Pipeline:
         event_at = row.published if row.published and row.published <= now else row.first_seen_at
         created = queued = 0
         for hit in c.milestones:
+            at = hit.evidence_at.to_json() if hit.evidence_at else None
+            why = hit.reason.to_json() if hit.reason else None
             window = timedelta(seconds=cfg.dedupe_windows.get(hit.type, cfg.dedupe_window))
             cands = cache.candidates(hit.watchlist, hit.type, event_at, window)
             decision = ms_rules.decide(
@@ -604,6 +606,13 @@ class Pipeline:
             if decision.new_id is not None:
                 existing = s.get(MilestoneRow, decision.new_id)
                 if existing is not None:  # the same first report, reclassified
+                    if existing.withdrawn_at is not None and \
+                            not queries.is_source(s, existing.id, row.id):
+                        # withdrawn once, supported again by the current rules
+                        existing.withdrawn_at = existing.withdrawn_reason = None
+                        existing.sources = 1
+                        queries.attach_source(s, existing.id, row.id, hit.status, hit.evidence,
+                                              hit.confidence, now, at, why)
                     continue
                 mrow = MilestoneRow(
                     id=decision.new_id, watchlist=hit.watchlist, type=hit.type, key=decision.key,
@@ -612,12 +621,12 @@ class Pipeline:
                     actors=list(hit.actors), triggers=list(hit.triggers), rule=hit.rule,
                     watchlist_version=c.versions.get(hit.watchlist, ""), event_at=event_at,
                     first_seen_at=now, last_seen_at=now, first_item_id=row.id, sources=1,
-                    alerted=False, stale=stale)
+                    alerted=False, stale=stale, evidence_at=at, reason=why)
                 s.add(mrow)
                 s.flush()                       # the sources row below refers to it
                 cache.created(mrow, row.story_id or row.id)
                 queries.attach_source(s, mrow.id, row.id, hit.status, hit.evidence,
-                                      hit.confidence, now)
+                                      hit.confidence, now, at, why)
                 created += 1
                 self.metrics.milestones.labels(hit.watchlist, hit.type).inc()
                 log.info("milestone_detected", milestone_id=mrow.id, type=hit.type,
@@ -631,7 +640,7 @@ class Pipeline:
                 if cache.new_story(mrow.id, row.story_id or row.id):
                     mrow.sources += 1
                 queries.attach_source(s, mrow.id, row.id, hit.status, hit.evidence,
-                                      hit.confidence, now)
+                                      hit.confidence, now, at, why)
                 mrow.last_seen_at = now
                 if decision.status_step:
                     mrow.status = decision.status_step
@@ -679,11 +688,16 @@ class Pipeline:
             self._classify_and_detect(s, rows, now, CycleSummary())
             return len(rows)
 
-    def reclassify(self, *, since: datetime | None = None, batch: int = 500) -> tuple[int, int]:
-        """Rerun the current watchlists over stored items; new milestones found do not alert."""
+    def reclassify(self, *, since: datetime | None = None, batch: int = 500
+                   ) -> tuple[int, int, int]:
+        """Rerun the current watchlists over stored items: new milestones found do not
+        alert, and milestones that no stored item supports any more are withdrawn (never
+        alerted). Returns (items, milestones created, milestones withdrawn)."""
         now = self.clock()
-        done = created = 0
+        done = created = withdrawn = 0
         last_id = 0
+        why = "no stored item reports it under " + ", ".join(
+            f"{name} v{v}" for name, v in self.classifier.versions.items())
         while True:
             with self.sessions.begin() as s:
                 q = select(ItemRow).where(ItemRow.id > last_id).order_by(ItemRow.id).limit(batch)
@@ -691,12 +705,15 @@ class Pipeline:
                     q = q.where(func.coalesce(ItemRow.published, ItemRow.first_seen_at) >= since)
                 rows = list(s.scalars(q))
                 if not rows:
-                    return done, created
+                    return done, created, withdrawn
+                hits: dict[int, set[tuple[str, str]]] = {}
                 for row in rows:
                     c = self.classifier.classify(item_text(row), now=now)
                     queries.save_classification(s, row, c, now)
+                    hits[row.id] = {(m.watchlist, m.type) for m in c.milestones}
                     if c.milestones:
                         created += self.apply_milestones(s, row, c, now, alert=False)[0]
+                withdrawn += queries.withdraw_unsupported(s, hits, now, why)
                 done += len(rows)
                 last_id = rows[-1].id
 

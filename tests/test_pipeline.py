@@ -11,13 +11,21 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from monitor.classify import Classifier, load_watchlists
 from monitor.config import Config
 from monitor.digest import Digest, Job
 from monitor.pipeline import Pipeline
 from monitor.store.db import make_engine, upgrade
-from monitor.store.tables import AlertRow, FeedRow, FetchAttemptRow, ItemRow, MilestoneRow
+from monitor.store.tables import (
+    AlertRow,
+    FeedRow,
+    FetchAttemptRow,
+    ItemRow,
+    MilestoneRow,
+    MilestoneSourceRow,
+)
 from monitor.workers import Workers
 from tests.feedgen import rss
 from tests.servers import FeedServer, Reply
@@ -308,10 +316,88 @@ def test_reclassify_finds_milestones_without_alerting(feed_server: FeedServer,
         await p.deliver()
         return n
 
-    done, created = run(config, Clock(NOW), reclassify)
-    assert done == 3 and created == 1
+    done, created, withdrawn = run(config, Clock(NOW), reclassify)
+    assert (done, created, withdrawn) == (3, 1, 0)
     assert count(run.engine, MilestoneRow) == 1 and count(run.engine, AlertRow) == 0
     assert feed_server.posts("/hook") == []
+
+
+def test_reclassify_withdraws_what_the_rules_no_longer_find(
+        feed_server: FeedServer, run: Any, db_url: str, tmp_path: Path) -> None:
+    """A precision fix cleans a running database: a milestone no stored item supports under
+    the current rules is withdrawn -- recorded, shown, never alerted -- and comes back if the
+    rules find it again."""
+    feeds = milestone_feeds(feed_server, NOW - timedelta(hours=5))
+    hook = feed_server.add("/hook", Reply(200, b"ok"))
+    config = make_config(feeds, [{"name": "ops", "type": "webhook", "url": hook}])
+    run(config, Clock(NOW), lambda p: p.poll_due(ignore_schedule=True))   # alert pending
+    assert count(run.engine, MilestoneRow) == 1
+    assert count(run.engine, AlertRow, AlertRow.state == "pending") == 1
+    # the same watchlist without the rule that found it
+    text = WATCHLIST.read_text(encoding="utf-8")
+    start = text.index("      - id: senate-confirmed")
+    end = text.index("      - id: sworn-in")
+    stricter = tmp_path / "belarus-us.yaml"
+    stricter.write_text(text[:start] + text[end:], encoding="utf-8")
+    engine = run.engine
+
+    def reclassify(clf: Classifier) -> tuple[int, int, int]:
+        async def main() -> tuple[int, int, int]:
+            pipe = Pipeline(config, engine, clf, clock=Clock(NOW), echo=lambda s: None)
+            try:
+                out = await asyncio.to_thread(pipe.reclassify)
+                await pipe.deliver()
+                return out
+            finally:
+                await pipe.aclose()
+        return asyncio.run(main())
+
+    assert reclassify(Classifier(load_watchlists([stricter]))) == (3, 0, 1)
+    with Session(engine) as s:
+        (m,) = s.scalars(select(MilestoneRow))
+        assert m.withdrawn_at is not None and "belarus-us" in (m.withdrawn_reason or "")
+        assert s.scalar(select(func.count()).select_from(MilestoneSourceRow)) == 0
+    assert feed_server.posts("/hook") == []                  # its pending alert never sent
+    assert count(run.engine, AlertRow, AlertRow.state == "dead") == 1
+    # the rule back: the same milestone, no longer withdrawn
+    assert reclassify(Classifier(load_watchlists([WATCHLIST])))[2] == 0
+    with Session(engine) as s:
+        (m,) = s.scalars(select(MilestoneRow))
+        assert m.withdrawn_at is None and m.sources >= 1
+
+
+def test_evidence_is_stored_verbatim_with_offsets(feed_server: FeedServer, run: Any) -> None:
+    """The webhook quotes the source's words ("U.S.", not "USA") and says where the trigger
+    is: offsets into the evidence and into the item's stored text."""
+    url = feed_server.feed("/a.xml", rss([{
+        "title": "Lukashenko met the U.S. special envoy in Minsk",
+        "summary": "Alexander Lukashenko met the U.S. special envoy John Coale in Minsk on "
+                   "Tuesday, his press service said.",
+        "link": "https://a.example.org/1", "guid": "a1",
+        "published": NOW - timedelta(hours=1)}]))
+    hook = feed_server.add("/hook", Reply(200, b"ok"))
+    config = make_config([{"name": "a", "url": url}],
+                         [{"name": "ops", "type": "webhook", "url": hook}])
+
+    async def cycle(p: Pipeline) -> Any:
+        await p.poll_due(ignore_schedule=True)
+        await p.deliver()
+
+    run(config, Clock(NOW), cycle)
+    (post,) = feed_server.posts("/hook")
+    explain = json.loads(post.body)["milestone"]["explain"]
+    evidence = explain["evidence"]
+    assert "U.S." in evidence and "USA" not in evidence
+    (a, b), = explain["highlights"]
+    assert evidence[a:b] == "met"
+    at = explain["evidence_at"]
+    with Session(run.engine) as s:
+        item = s.get(ItemRow, at["item_id"])
+        assert item is not None
+        stored = getattr(item, at["field"])
+    assert stored[at["start"]:at["end"]] == evidence
+    assert [stored[x:y] for x, y in at["triggers"]] == ["met"]
+    assert explain["reason"]["zone"] in ("title", "lead")
 
 
 class GatedWorkers(Workers):

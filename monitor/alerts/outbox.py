@@ -29,7 +29,7 @@ from monitor.errors import DeliveryError
 from monitor.fetch import AddressRefusedError, guarded_transport
 from monitor.log import get_logger
 from monitor.milestones import channel_wants
-from monitor.model import FeedHealthAlert, MilestoneAlert, SourceRef
+from monitor.model import EvidenceSpan, FeedHealthAlert, MilestoneAlert, Reason, SourceRef
 from monitor.store import queries
 from monitor.store.tables import AlertRow, MilestoneRow
 
@@ -86,12 +86,15 @@ def milestone_alert(session: Session, ms: MilestoneRow) -> MilestoneAlert:
     sources = tuple(SourceRef(title=i.title, url=i.url or i.link, feed=f.name,
                               published=i.published or i.first_seen_at, outlet=f.outlet)
                     for i, f in queries.milestone_sources(session, ms.id))
+    at = EvidenceSpan.from_json(ms.evidence_at)
     return MilestoneAlert(id=ms.id, type=ms.type, type_title=ms.type_title,
                           watchlist=ms.watchlist, watchlist_version=ms.watchlist_version,
                           title=ms.title, status=ms.status, severity=ms.severity,
                           first_seen=ms.first_seen_at, evidence=ms.evidence,
                           actors=tuple(ms.actors), triggers=tuple(ms.triggers), rule=ms.rule,
-                          confidence=ms.confidence, items=sources)
+                          confidence=ms.confidence, items=sources,
+                          highlights=at.highlights() if at else (), evidence_at=at,
+                          reason=Reason.from_json(ms.reason), item_id=ms.first_item_id)
 
 
 @dataclass

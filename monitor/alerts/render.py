@@ -183,7 +183,12 @@ def milestone_dict(alert: MilestoneAlert) -> dict[str, Any]:
         "watchlist_version": alert.watchlist_version,
         "confidence": round(alert.confidence, 4),
         "explain": {"evidence": alert.evidence, "actors": list(alert.actors),
-                    "triggers": list(alert.triggers), "rule": alert.rule},
+                    "triggers": list(alert.triggers), "rule": alert.rule,
+                    **({"highlights": [list(h) for h in alert.highlights]}
+                       if alert.highlights else {}),
+                    **({"evidence_at": {"item_id": alert.item_id, **alert.evidence_at.to_json()}}
+                       if alert.evidence_at else {}),
+                    **({"reason": alert.reason.to_json()} if alert.reason else {})},
     }
 
 
@@ -416,24 +421,33 @@ def _render(name: str, **context: Any) -> tuple[str, str]:
     return text, page
 
 
-def highlight(text: str, terms: Iterable[str]) -> list[tuple[str, bool]]:
-    """Split ``text`` into (segment, matched) pairs; terms match case-insensitively as words.
+def highlight(text: str, terms: Iterable[str],
+              spans: Iterable[tuple[int, int]] = ()) -> list[tuple[str, bool]]:
+    """Split ``text`` into (segment, matched) pairs: the ``spans`` (character offsets, as
+    the classifier found the trigger) if any, else ``terms`` matched case-insensitively as
+    words (milestones stored before offsets were kept).
 
     Segments are raw text: the template escapes each one, then wraps matches in ``<mark>``.
     """
-    words = {t.strip() for t in terms if t and t.strip()}
-    words |= {w.replace("_", " ").replace("-", " ") for w in words}
-    if not words:
-        return [(text, False)]
-    pattern = re.compile(r"(?<!\w)(?:" + "|".join(
-        re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")(?!\w)", re.IGNORECASE)
+    marks = sorted((a, b) for a, b in spans if 0 <= a < b <= len(text))
+    if not marks:
+        words = {t.strip() for t in terms if t and t.strip()}
+        words |= {w.replace("_", " ").replace("-", " ") for w in words}
+        if not words:
+            return [(text, False)]
+        pattern = re.compile(r"(?<!\w)(?:" + "|".join(
+            re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")(?!\w)",
+            re.IGNORECASE)
+        marks = [m.span() for m in pattern.finditer(text)]
     out: list[tuple[str, bool]] = []
     pos = 0
-    for m in pattern.finditer(text):
-        if m.start() > pos:
-            out.append((text[pos:m.start()], False))
-        out.append((m.group(0), True))
-        pos = m.end()
+    for a, b in marks:
+        if a < pos:
+            continue                      # overlaps a span already marked
+        if a > pos:
+            out.append((text[pos:a], False))
+        out.append((text[a:b], True))
+        pos = b
     if pos < len(text):
         out.append((text[pos:], False))
     return out
@@ -456,7 +470,8 @@ def _sources_view(items: Iterable[SourceRef]) -> list[dict[str, Any]]:
 def _milestone_view(alert: MilestoneAlert) -> dict[str, Any]:
     return {"alert": alert, "first_seen": iso(alert.first_seen),
             "title": one_line(alert.title), "sources": _sources_view(alert.items),
-            "evidence": highlight(alert.evidence, (*alert.triggers, *alert.actors))}
+            "evidence": highlight(alert.evidence, (*alert.triggers, *alert.actors),
+                                  alert.highlights)}
 
 
 def _message(subject: str, text: str, page: str, *, sender: str, recipients: Sequence[str],

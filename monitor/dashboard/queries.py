@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from monitor.dashboard.filters import Filters
+from monitor.model import EvidenceSpan
 from monitor.store.tables import (
     AlertRow,
     DeliveryAttemptRow,
@@ -62,7 +63,14 @@ def milestone_dict(m: MilestoneRow) -> dict[str, Any]:
             "event_at": m.event_at, "first_seen": m.first_seen_at, "last_seen": m.last_seen_at,
             "sources": m.sources, "evidence": m.evidence, "confidence": m.confidence,
             "actors": list(m.actors or []), "triggers": list(m.triggers or []),
+            "highlights": _highlights(m.evidence_at), "reason": m.reason,
+            "withdrawn_at": m.withdrawn_at, "withdrawn_reason": m.withdrawn_reason,
             "alerted": m.alerted, "stale": m.stale, "items": []}
+
+
+def _highlights(at: dict[str, Any] | None) -> list[list[int]]:
+    span = EvidenceSpan.from_json(at)
+    return [list(h) for h in span.highlights()] if span else []
 
 
 def _source_items(session: Session, ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
@@ -76,7 +84,10 @@ def _source_items(session: Session, ids: Sequence[str]) -> dict[str, list[dict[s
          .order_by(func.coalesce(ItemRow.published, ItemRow.first_seen_at), ItemRow.id))
     for src, item, feed in session.execute(q).tuples():
         d = item_dict(item, feed)
-        d.update(evidence=src.evidence, status=src.status, confidence=src.confidence)
+        d.update(evidence=src.evidence, status=src.status, confidence=src.confidence,
+                 evidence_at=src.evidence_at)
+        if src.evidence_at and src.evidence_at.get("field") in ("title", "summary", "content"):
+            d["evidence_source"] = getattr(item, src.evidence_at["field"]) or ""
         out[src.milestone_id].append(d)
     return out
 

@@ -80,6 +80,53 @@ def evidence_in(text: str | None, evidence: str | None) -> Markup:
     return mark(excerpt, [evidence])
 
 
+def mark_spans(text: str | None, spans: Iterable[Iterable[int]],
+               needles: Iterable[str] = ()) -> Markup:
+    """Escape ``text`` and wrap the character ``spans`` (the classifier's trigger offsets)
+    in ``<mark>``; without spans (milestones stored before offsets were kept), the
+    ``needles`` as words."""
+    text = text or ""
+    marks = sorted((a, b) for a, b in (tuple(s) for s in spans) if 0 <= a < b <= len(text))
+    if not marks:
+        return mark(text, needles)
+    out: list[Markup] = []
+    pos = 0
+    for a, b in marks:
+        if a < pos:
+            continue
+        out.append(escape(text[pos:a]))
+        out.append(Markup("<mark>{}</mark>").format(text[a:b]))
+        pos = b
+    out.append(escape(text[pos:]))
+    return Markup("").join(out)
+
+
+def source_evidence(item: dict[str, Any]) -> Markup:
+    """A source item's text around its evidence sentence: the sentence marked and its
+    trigger words in bold, by the offsets the classifier kept; for sources stored before
+    offsets were kept, the sentence found in the summary by its words."""
+    at, text = item.get("evidence_at"), item.get("evidence_source")
+    if not at or text is None or not 0 <= at["start"] < at["end"] <= len(text):
+        return evidence_in(item.get("summary") or item.get("title"), item.get("evidence"))
+    a, b = at["start"], at["end"]
+    start, end = max(0, a - EXCERPT // 2), min(len(text), b + EXCERPT // 2)
+    inner = [(x - a, y - a) for x, y in at.get("triggers") or [] if a <= x < y <= b]
+    sentence = text[a:b]
+    parts: list[Markup] = []
+    pos = 0
+    for x, y in sorted(inner):
+        if x < pos:
+            continue
+        parts.append(escape(sentence[pos:x]))
+        parts.append(Markup("<b>{}</b>").format(sentence[x:y]))
+        pos = y
+    parts.append(escape(sentence[pos:]))
+    return Markup("").join([
+        escape(("…" if start else "") + text[start:a]),
+        Markup("<mark>{}</mark>").format(Markup("").join(parts)),
+        escape(text[b:end] + ("…" if end < len(text) else ""))])
+
+
 def href(url: str | None) -> str:
     """Only http(s) links from feeds: a ``javascript:`` URL becomes a dead link."""
     u = (url or "").strip()
@@ -90,7 +137,8 @@ def make_env() -> jinja2.Environment:
     loader = jinja2.FileSystemLoader(str(files("monitor") / "templates" / "dashboard"))
     env = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(time=time_tag, iso=iso, mark=mark, evidence_in=evidence_in, href=href)
+    env.filters.update(time=time_tag, iso=iso, mark=mark, mark_spans=mark_spans,
+                       evidence_in=evidence_in, source_evidence=source_evidence, href=href)
     return env
 
 

@@ -700,10 +700,11 @@ def lock_milestones(session: Session) -> None:
 
 def milestone_candidates(session: Session, watchlist: str, lo: datetime,
                          hi: datetime) -> list[MilestoneRow]:
-    """The watchlist's milestones (of every type) whose event falls in [lo, hi]."""
+    """The watchlist's milestones (of every type) whose event falls in [lo, hi], withdrawn
+    ones aside."""
     return list(session.scalars(select(MilestoneRow).where(
         MilestoneRow.watchlist == watchlist, MilestoneRow.event_at >= lo,
-        MilestoneRow.event_at <= hi)))
+        MilestoneRow.event_at <= hi, MilestoneRow.withdrawn_at.is_(None))))
 
 
 def is_source(session: Session, milestone_id: str, item_id: int) -> bool:
@@ -713,10 +714,13 @@ def is_source(session: Session, milestone_id: str, item_id: int) -> bool:
 
 
 def attach_source(session: Session, milestone_id: str, item_id: int, status: str,
-                  evidence: str, confidence: float, now: datetime) -> None:
+                  evidence: str, confidence: float, now: datetime,
+                  evidence_at: dict[str, Any] | None = None,
+                  reason: dict[str, Any] | None = None) -> None:
     """Attach an item to a milestone; it must not be attached yet (see ``is_source``)."""
     session.add(MilestoneSourceRow(milestone_id=milestone_id, item_id=item_id, status=status,
-                                   evidence=evidence, confidence=confidence, added_at=now))
+                                   evidence=evidence, confidence=confidence, added_at=now,
+                                   evidence_at=evidence_at, reason=reason))
 
 
 _MILESTONE_STORIES = (
@@ -792,6 +796,46 @@ class MilestoneCache:
             return False
         stories.add(story)
         return True
+
+
+def withdraw_unsupported(session: Session, hits: dict[int, set[tuple[str, str]]],
+                         now: datetime, reason: str) -> int:
+    """Detach the items of ``hits`` (item id -> the (watchlist, type) pairs the current
+    rules find in it) from milestones of a pair they no longer report; a milestone left
+    with no source is withdrawn (recorded with ``reason``, its pending alerts never sent),
+    one left with fewer takes its evidence from its earliest remaining source. Returns the
+    number withdrawn."""
+    gone: dict[str, list[int]] = {}
+    for chunk in _chunks(list(hits), 500):
+        rows = session.execute(
+            select(MilestoneSourceRow.id, MilestoneSourceRow.milestone_id,
+                   MilestoneSourceRow.item_id, MilestoneRow.watchlist, MilestoneRow.type)
+            .join(MilestoneRow, MilestoneRow.id == MilestoneSourceRow.milestone_id)
+            .where(MilestoneSourceRow.item_id.in_(list(chunk)),
+                   MilestoneRow.withdrawn_at.is_(None))).tuples()
+        for sid, mid, item_id, wl, type_ in rows:
+            if (wl, type_) not in hits[item_id]:
+                gone.setdefault(mid, []).append(sid)
+    withdrawn = 0
+    for mid, source_ids in gone.items():
+        session.execute(delete(MilestoneSourceRow).where(MilestoneSourceRow.id.in_(source_ids)))
+        row = session.get(MilestoneRow, mid)
+        assert row is not None
+        first = session.scalars(select(MilestoneSourceRow).where(
+            MilestoneSourceRow.milestone_id == mid).order_by(MilestoneSourceRow.added_at,
+                                                             MilestoneSourceRow.id)).first()
+        if first is None:
+            row.withdrawn_at, row.withdrawn_reason = now, reason
+            session.execute(update(AlertRow).where(
+                AlertRow.milestone_id == mid, AlertRow.state == "pending").values(
+                state="dead", last_error="milestone withdrawn: " + reason))
+            withdrawn += 1
+            continue
+        row.sources = len(milestone_stories(session, [mid]).get(mid, ()))
+        if row.first_item_id not in (None, first.item_id):
+            row.first_item_id, row.evidence, row.evidence_at, row.reason = (
+                first.item_id, first.evidence, first.evidence_at, first.reason)
+    return withdrawn
 
 
 def enqueue_alert(session: Session, *, channel: str, event: str, dedupe_key: str,

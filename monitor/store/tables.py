@@ -173,6 +173,13 @@ class MilestoneRow(Base):
     sources: Mapped[int] = mapped_column(Integer, default=1)
     alerted: Mapped[bool] = mapped_column(Boolean, default=False)
     stale: Mapped[bool] = mapped_column(Boolean, default=False)  # first seen past max_item_age
+    # where the first report's evidence sits in its item's text (model.EvidenceSpan) and
+    # why it fired (model.Reason); empty for milestones stored before these were kept
+    evidence_at: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    reason: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # set when no stored item supports it under the current rules (monitor reclassify)
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class MilestoneSourceRow(Base):
@@ -187,6 +194,8 @@ class MilestoneSourceRow(Base):
     evidence: Mapped[str] = mapped_column(Text, default="")
     confidence: Mapped[float] = mapped_column(Float, default=0.0)
     added_at: Mapped[datetime]
+    evidence_at: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    reason: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class AlertRow(Base):

@@ -58,12 +58,23 @@ def test_eval_prints_scores_and_errors(tmp_path: Path) -> None:
          "published": "2025-09-11T12:00:00Z", "language": "en", "relevant": True,
          "milestones": ["sanctions_lifted"], "also_ok": []},
         {"id": "2", "title": "Rain expected in Minsk", "relevant": False, "milestones": []},
+        # labelled wrong on purpose: the eval must say so, and score it
+        {"id": "3", "title": "U.S. envoy Coale meets Lukashenko in Minsk",
+         "published": "2025-09-11T12:00:00Z", "relevant": True,
+         "milestones": ["embassy_reopened"], "also_ok": []},
     ]
     f = tmp_path / "gold.jsonl"
     f.write_text("\n".join(json.dumps(g) for g in gold) + "\n", encoding="utf-8")
     r = monitor("eval", str(f))
     assert r.returncode == 0, r.stderr
-    assert "sanctions_lifted" in r.stdout and "F1" in r.stdout
+    lines = r.stdout.splitlines()
+    row = {ln.split()[0]: ln.split()[1:] for ln in lines if ln and ln.split()[0] in (
+        "sanctions_lifted", "embassy_reopened", "high_level_contact")}
+    assert row["sanctions_lifted"][:3] == ["1.000", "1.000", "1.000"]
+    assert row["embassy_reopened"][:3] == ["1.000", "0.000", "0.000"]     # missed
+    assert row["high_level_contact"][:3] == ["0.000", "1.000", "0.000"]   # not labelled
+    assert "  3: want ['embassy_reopened'] got ['high_level_contact']" in r.stdout
+    assert lines[-1] == "milestone micro-F1 0.500 relevance F1 1.000"
     bad = tmp_path / "bad.jsonl"
     bad.write_text("{not json\n", encoding="utf-8")
     r = monitor("eval", str(bad))

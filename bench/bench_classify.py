@@ -1,4 +1,4 @@
-"""Benchmark: title+summary items classified per second on one core.
+"""Benchmark: items classified per second on one core.
 
     .venv/bin/python bench/bench_classify.py [--seconds 3]
 
@@ -10,7 +10,10 @@ prints a table and writes bench/results/classify.json:
 * ``dev-irrelevant`` -- its items labelled irrelevant,
 * ``feeds``          -- title+summary of every item of the real feeds corpus
                         (``$MONITOR_FEEDS_CORPUS``): what a news stream mostly is, irrelevant,
-* ``mix``            -- the feeds items with the dev set spread among them (~4% on topic).
+* ``mix``            -- the feeds items with the dev set spread among them (~4% on topic),
+* ``articles``       -- whole articles (title, lead and 350-520 words of content): the
+                        full-length development set, where the reading of leads, bodies and
+                        the time of each clause happens (``$MONITOR_DEV_LONG``).
 """
 
 from __future__ import annotations
@@ -33,8 +36,10 @@ from monitor.classify.watchlist import Watchlist
 from monitor.model import ItemText
 
 WATCHLIST = ROOT / "config" / "watchlists" / "belarus-us.yaml"
-DEV = Path(os.environ.get("MONITOR_DEV_SET", "/work/shared/eval/dev.jsonl"))
-FEEDS = Path(os.environ.get("MONITOR_FEEDS_CORPUS", "/work/shared/feeds-corpus"))
+DEV = Path(os.environ.get("MONITOR_DEV_SET", str(ROOT.parent / "shared" / "eval" / "dev.jsonl")))
+DEV_LONG = Path(os.environ.get("MONITOR_DEV_LONG",
+                               str(ROOT.parent / "shared" / "eval" / "dev-long.jsonl")))
+FEEDS = Path(os.environ.get("MONITOR_FEEDS_CORPUS", str(ROOT.parent / "shared" / "feeds-corpus")))
 NOW = datetime(2026, 8, 15, 12, tzinfo=UTC)
 FALLBACK = [
     ("Trump says he spoke with Lukashenko about prisoners",
@@ -61,6 +66,18 @@ def load_items(only_irrelevant: bool = False) -> list[ItemText]:
     else:
         items = [ItemText(str(i), t, s) for i, (t, s) in enumerate(FALLBACK)]
     return items
+
+
+def article_items() -> list[ItemText]:
+    """Whole articles of the full-length development set (or of eval/dev-extra.jsonl)."""
+    path = DEV_LONG if DEV_LONG.exists() else ROOT / "eval" / "dev-extra.jsonl"
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        d = json.loads(line)
+        if d.get("content"):
+            out.append(ItemText(d["id"], d["title"], d.get("summary", ""), d["content"],
+                                datetime.fromisoformat(d["published"]), d.get("language")))
+    return out
 
 
 def feed_items(limit: int = 6000, with_content: bool = False) -> list[ItemText]:
@@ -169,7 +186,7 @@ def main() -> None:
     items = load_items()
     feeds = feed_items()
     sets = {"dev-all": items, "dev-irrelevant": load_items(only_irrelevant=True) or items,
-            "feeds": feeds or items, "mix": mixed(feeds, items)}
+            "feeds": feeds or items, "mix": mixed(feeds, items), "articles": article_items()}
     base = load_watchlists([WATCHLIST])[0]
     lists = (("shipped", base), ("synthetic-10x", synthetic(base)))
     clfs, compile_s = [], []
@@ -195,6 +212,7 @@ def main() -> None:
     out.write_text(json.dumps({
         "python": platform.python_version(), "machine": platform.machine(),
         "item_set": str(DEV) if DEV.exists() else "builtin", "n_items": len(items),
+        "articles": str(DEV_LONG) if DEV_LONG.exists() else "eval/dev-extra.jsonl",
         "feeds_corpus": str(FEEDS), "n_feed_items": len(feeds),
         "n_items_per_set": {k: len(v) for k, v in sets.items()},
         "results": rows}, indent=2) + "\n", encoding="utf-8")

@@ -441,7 +441,8 @@ def _why(reason: dict[str, Any] | None) -> str:
         return ""
     anchor = reason.get("anchor")
     dated = f", dated \"{anchor['text']}\" ({anchor['relation']})" if anchor else ""
-    return f"  read in the {reason['zone']} ({reason['basis']}){dated}"
+    basis = "" if reason["basis"] == "lead" else f" ({reason['basis']})"
+    return f"  read in the {reason['zone']}{basis}{dated}"
 
 
 # -- classification --------------------------------------------------------------------------

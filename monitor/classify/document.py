@@ -67,7 +67,8 @@ class Document:
     sent_zone: list[str] = field(default_factory=list)     # title | lead | body
     tokens: list[str] = field(default_factory=list)
     stems: list[str] = field(default_factory=list)
-    tok_src: list[tuple[int, int]] = field(default_factory=list)    # chars in its field
+    tok_clean: list[tuple[int, int]] = field(default_factory=list)  # chars of the cleaned field
+    maps: dict[str, OffsetMap] = field(default_factory=dict)       # cleaned -> source, per field
     sent_of: list[int] = field(default_factory=list)
     clause_of: list[int] = field(default_factory=list)
     joiners: list[int] = field(default_factory=list)  # token index of each when-joiner
@@ -76,6 +77,11 @@ class Document:
         """Sentence ``sent`` exactly as its source wrote it."""
         a, b = self.sent_src[sent]
         return self.fields[self.sent_field[sent]][a:b]
+
+    def tok_src(self, i: int) -> tuple[int, int]:
+        """Token ``i``'s span in its field's source text (mapped when asked: few are)."""
+        a, b = self.tok_clean[i]
+        return self.maps[self.sent_field[self.sent_of[i]]].source(a, b)
 
 
 def _stems(tokens: list[str], lang: str) -> list[str]:
@@ -174,6 +180,7 @@ def build_document(item: ItemText, now: datetime | None = None,
     for name, source in fields:
         doc.fields[name] = source
         cleaned, omap = clean_mapped(source)
+        doc.maps[name] = omap
         if name == "title":
             spans = [(0, len(cleaned))]
         else:
@@ -195,7 +202,7 @@ def build_document(item: ItemText, now: datetime | None = None,
             first = True
             # tokens of this sentence: those starting inside [a, b) of the cleaned text
             while pending is not None:
-                ta, tb = lmap.source(pending.start(), pending.end())
+                ta, tb = lmap.source(*pending.span()) if lmap.steps else pending.span()
                 if ta >= b:
                     break
                 if ta >= a:
@@ -211,7 +218,7 @@ def build_document(item: ItemText, now: datetime | None = None,
                         doc.joiners.append(len(doc.tokens))
                     first = False
                     doc.tokens.append(tok)
-                    doc.tok_src.append(omap.source(ta, tb))
+                    doc.tok_clean.append((ta, tb))
                     doc.sent_of.append(si)
                     doc.clause_of.append(clause)
                     last_end = tb

@@ -73,15 +73,22 @@ class Phrases:
         for lst in self._by_first.values():
             lst.sort(key=lambda pv: -len(pv[0]))
 
+    def may_start(self, token: str) -> bool:
+        """Whether a phrase may begin with ``token`` (a quick test before ``match``)."""
+        return token in self._by_first or (bool(self._prefixed) and any(
+            token.startswith(p[0][0]) for p, _v in self._prefixed))
+
     def match(self, tokens: list[str], i: int, hi: int) -> tuple[int, Any] | None:
         """(length, value) of the longest phrase starting at ``tokens[i]``, if any."""
         best: tuple[int, Any] | None = None
-        cands = self._by_first.get(tokens[i])
-        if self._prefixed:
-            cands = (cands or []) + self._prefixed
-        elif cands is None:
-            return None
-        for phrase, value in cands:
+        for phrase, value in self._by_first.get(tokens[i], ()):     # longest first
+            n = len(phrase)
+            if i + n <= hi and (n == 1 or all(
+                    tokens[i + k].startswith(w) if p else tokens[i + k] == w
+                    for k, (w, p) in enumerate(phrase[1:], 1))):
+                best = (n, value)
+                break
+        for phrase, value in self._prefixed:
             n = len(phrase)
             if (best is None or n > best[0]) and i + n <= hi and all(
                     tokens[i + k].startswith(w) if p else tokens[i + k] == w

@@ -102,10 +102,19 @@ def _clean(text: str, omap: OffsetMap | None) -> str:
 # html.unescape's own pattern: replacing each match by ``html.unescape(match)`` is what
 # ``html.unescape`` does to the whole text.
 _CHARREF = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)")
-# a character with the combining marks that follow it: NFKC of each such run that is not
-# normalised already (what NFKC composes sits inside one run)
-_NFKC_RUN = re.compile("(?s).[\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff"
-                       "\u20d0-\u20ff\ufe20-\ufe2f]*")
+# what NFKC may change: a character it rewrites by itself (no-break space, ligatures,
+# full-width forms...), or any character with the combining marks after it (which it may
+# compose); everything else is left alone without a look (see ``_nfkc_pattern``)
+_COMBINING = ("\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff"
+              "\ufe20-\ufe2f")
+
+
+@lru_cache(maxsize=1)
+def _nfkc_pattern() -> re.Pattern[str]:
+    changed = "".join(re.escape(chr(c)) for c in range(0x80, 0x10000)
+                      if not 0xD800 <= c <= 0xDFFF
+                      and unicodedata.normalize("NFKC", chr(c)) != chr(c))
+    return re.compile(f"(?s).[{_COMBINING}]+|[{changed}]")
 
 
 def _unescape(m: re.Match[str]) -> str:
@@ -119,8 +128,8 @@ def _nfkc_run(m: re.Match[str]) -> str:
 
 def _nfkc(text: str, omap: OffsetMap | None) -> str:
     if omap is None:
-        return _NFKC_RUN.sub(_nfkc_run, text)
-    return _mapped(_NFKC_RUN, _nfkc_run, text, omap)
+        return _nfkc_pattern().sub(_nfkc_run, text)
+    return _mapped(_nfkc_pattern(), _nfkc_run, text, omap)
 
 
 def _mapped(pattern: re.Pattern[str], repl: str | Callable[[re.Match[str]], str], text: str,

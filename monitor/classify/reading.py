@@ -20,7 +20,16 @@ from datetime import date
 
 from monitor.classify.document import BODY, Document
 from monitor.classify.language import Language, language
-from monitor.classify.temporal import CURRENT, PAST, UNKNOWN, Anchor, Reader, When, relation, when
+from monitor.classify.temporal import (
+    CURRENT,
+    PAST,
+    UNKNOWN,
+    Anchor,
+    When,
+    reader,
+    relation,
+    when,
+)
 
 DEFAULT_WINDOW_DAYS = 14
 
@@ -42,7 +51,7 @@ class Reading:
                  default_window: int = DEFAULT_WINDOW_DAYS) -> None:
         self.doc = doc
         self.lang: Language = language(doc.lang)
-        self.reader = Reader(self.lang)
+        self.reader = reader(doc.lang)
         self.ref: date | None = doc.ref_date.date() if doc.ref_date is not None else None
         self.windows = windows or {}
         self.default_window = default_window
@@ -59,7 +68,7 @@ class Reading:
         openers = [lo]
         colon = self.doc.fields.get("title", "").find(":")
         if colon >= 0:
-            openers += [i for i in range(lo, hi) if self.doc.tok_src[i][0] > colon][:1]
+            openers += [i for i in range(lo, hi) if self.doc.tok_src(i)[0] > colon][:1]
         if any(toks[i] in self.lang.genre_first for i in openers):
             return True
         return any(self.lang.genre.match(toks, i, hi) is not None for i in range(lo, hi))

@@ -311,7 +311,7 @@ class Context:
 def _words(doc: Document, start: int, end: int) -> str:
     """Tokens ``[start, end]`` as the source wrote them."""
     return doc.fields[doc.sent_field[doc.sent_of[start]]][
-        doc.tok_src[start][0]:doc.tok_src[end][1]]
+        doc.tok_src(start)[0]:doc.tok_src(end)[1]]
 
 
 def _anchor(doc: Document, w: When | None) -> TimeAnchor | None:
@@ -469,7 +469,7 @@ def find_milestones(wl: Watchlist, doc: Document, scan: Scan, reading: Reading,
         spans = scan.terms[rule.all[0]][sent]
         field_name = doc.sent_field[sent]
         text = doc.fields[field_name]
-        trig_src = tuple(dict.fromkeys((doc.tok_src[s][0], doc.tok_src[e][1]) for s, e in spans))
+        trig_src = tuple(dict.fromkeys((doc.tok_src(s)[0], doc.tok_src(e)[1]) for s, e in spans))
         a, b = doc.sent_src[sent]
         hits.append(MilestoneHit(
             type=type_id, watchlist=wl.name, status=status,

@@ -19,9 +19,10 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
 from typing import Any
 
-from monitor.classify.language import Language
+from monitor.classify.language import Language, language
 
 PAST, CURRENT, UNKNOWN = "past", "current", "unknown"
 
@@ -123,6 +124,21 @@ class Reader:
 
     def __init__(self, lang: Language) -> None:
         self.lang = lang
+        self._starts: dict[str, bool] = {}
+
+    def _may_start(self, t: str) -> bool:
+        """Whether a time expression may begin at a token ``t`` (most tokens cannot)."""
+        known = self._starts.get(t)
+        if known is None:
+            lang = self.lang
+            known = (t[:1].isdigit() or t in lang.later or t in lang.pluperfect.auxiliary
+                     or any(w.get(t) is not None for w in (
+                         lang.numbers, lang.units, lang.weekdays, lang.months, lang.seasons))
+                     or any(p.may_start(t) for p in (
+                         lang.relative, lang.same, lang.state, lang.now, lang.past)))
+            if len(self._starts) < 100_000:
+                self._starts[t] = known
+        return known
 
     def anchors(self, toks: list[str], lo: int, hi: int, ref: date, future: bool = False
                 ) -> list[Anchor]:
@@ -133,6 +149,9 @@ class Reader:
         i = lo
         while i < hi:
             t = toks[i]
+            if not self._may_start(t):
+                i += 1
+                continue
             found = self._at(toks, i, lo, hi, ref, future)
             if found is not None and found.kind == "ago" and found.end + 1 < hi:
                 m = lang.relative.match(toks, found.end + 1, hi)
@@ -146,7 +165,7 @@ class Reader:
                 out.append(found)
                 i = found.end + 1
                 continue
-            m = lang.relative.match(toks, i, hi)
+            m = lang.relative.match(toks, i, hi) if lang.relative.may_start(t) else None
             if m is not None:
                 unit, offset = m[1]
                 first, last = _relative(str(unit), int(offset), ref)
@@ -155,7 +174,7 @@ class Reader:
                 continue
             for kind, table in (("same", lang.same), ("state", lang.state), ("now", lang.now),
                                 ("past", lang.past)):
-                m = table.match(toks, i, hi)
+                m = table.match(toks, i, hi) if table.may_start(t) else None
                 if m is not None:
                     a = Anchor(i, i + m[0] - 1, kind)
                     nxt = i + m[0]
@@ -374,6 +393,12 @@ class Reader:
             return False
         t = toks[j]
         return t == "been" or t in pp.participles or (len(t) > 3 and t.endswith(pp.endings))
+
+
+@cache
+def reader(code: str) -> Reader:
+    """The ``Reader`` of a language (one per process: it caches what it learns of tokens)."""
+    return Reader(language(code))
 
 
 def _other(a: Anchor, why: str) -> Anchor:

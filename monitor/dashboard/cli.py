@@ -88,7 +88,7 @@ def _demo(listen: str, watchlist_path: str | None, database: str | None,
           exit_after: float | None) -> None:
     import tempfile
 
-    from monitor.classify import Classifier, load_watchlists
+    from monitor.classify import classifier_for
     from monitor.dashboard.demo import DemoFeedServer, demo_config, find_watchlist
     from monitor.log import setup_logging
     from monitor.scheduler import Daemon
@@ -109,7 +109,7 @@ def _demo(listen: str, watchlist_path: str | None, database: str | None,
     with tempfile.TemporaryDirectory(prefix="monitor-demo-") as tmp:
         url = database or f"sqlite:///{Path(tmp) / 'demo.db'}"
         config = demo_config(feeds.base, url, watchlist, f"{host}:{port}")
-        classifier = Classifier(load_watchlists([watchlist]))
+        classifier = classifier_for(config)
         engine = make_engine(url)
         try:
             ensure_schema(engine, auto=True)

@@ -7,7 +7,7 @@ sentence 0. The **lead** is the opening of the text: the first paragraph (at mos
 first sentence of the next; a summary that is not the start of the content (a teaser in
 other words) is read as lead too. Everything after the lead is the **body**.
 
-Clauses are the stretches between commas, semicolons, colons, brackets, quotes and spaced
+Clauses are the stretches between commas, semicolons, colons, brackets and spaced
 dashes; a clause opened by "when"/"когда"/"калі" stays joined to the one before it, so
 "since 2008, when Minsk expelled the ambassador" is one clause.
 
@@ -43,7 +43,7 @@ MAX_CHARS = 20_000           # text of a field beyond this (long article bodies)
 MAX_TITLE = 2_000
 LEAD_SENTENCES = 3
 FULL_SENTENCE = 6            # tokens: shorter ones (a dateline, a kicker) do not fill the lead
-_CLAUSE_RE = re.compile(r"[,;:()\[\]\"]|\s-\s")
+_CLAUSE_RE = re.compile(r"[,;:()\[\]]|\s-\s")
 _JOINERS = frozenset({"when", "where", "когда", "где", "калі", "дзе"})
 _STEM_CACHE: dict[str, dict[str, str]] = {"en": {}, "ru": {}, "be": {}}
 _CACHE_MAX = 200_000

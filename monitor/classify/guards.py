@@ -23,6 +23,7 @@ from monitor.classify.document import Document
 
 Spans = dict[str, dict[int, list[tuple[int, int]]]]   # group -> sentence -> [(start, end)]
 
+SHORT_CLAUSE = 3           # tokens: "added he", "пока обсуждается"
 NEG_BEFORE = 10
 NEG_AFTER = 3
 SINCE_BEFORE = 6          # "since Washington and Minsk restored ..."
@@ -68,8 +69,12 @@ def hedged(doc: Document, spans: Spans, start: int, end: int, groups: tuple[str,
     sent = doc.sent_of[start]
     for group in groups:
         for s, e in _hits(spans, group, sent):
-            if s >= start and (s > end + HEDGE_AFTER or s in doc.joiners):
-                continue        # "reopened on Monday, when ..." (Belarusian калі: if, when)
+            if s >= start and (s > end + HEDGE_AFTER or s in doc.joiners or (
+                    doc.clause_of[s] != doc.clause_of[start]
+                    and doc.clause_of.count(doc.clause_of[s]) > SHORT_CLAUSE)):
+                # "reopened on Monday, when ..."; "cuts staff, urges U.S. to do the same"
+                # (but "обмен послами, добавил он, пока обсуждается")
+                continue
             if is_month(s) or (exempt_after is not None and s > exempt_after) or reported(s):
                 continue
             return group, (s, e)

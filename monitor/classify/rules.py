@@ -200,7 +200,7 @@ _OBJECT_GAP_OK = frozenset({"the", "a", "an", "its", "two", "three", "four", "fi
 _AGENT_KINDS = frozenset({"country", "adjective", "capital", "organisation", "institution"})
 
 
-def _third_party_agent(doc: Document, scan: Scan, start: int) -> bool:
+def _third_party_agent(doc: Document, scan: Scan, start: int, passive: bool = False) -> bool:
     """The trigger's event is a third party's: the nearest country, capital, organisation
     or institution before it in its clause -- or, when its clause names none before it,
     the first one of its sentence (the subject) -- is neither side ("Russia on Thursday
@@ -212,6 +212,8 @@ def _third_party_agent(doc: Document, scan: Scan, start: int) -> bool:
     if not before:
         return False
     own = [m for m in before if doc.clause_of[m.start] == clause]
+    if not own and passive:
+        return False        # "52 citizens, freed after ...": a participle names no agent
     agent = own[-1] if own else before[0]
     return agent.side == "other"
 
@@ -335,7 +337,7 @@ def _guard(rule: Rule, doc: Document, scan: Scan, reading: Reading, start: int, 
         return "object", None
     if rule.foreign_check and _rule_foreign(rule, scan, start, end, sent):
         return "foreign", None
-    if _third_party_agent(doc, scan, start):
+    if _third_party_agent(doc, scan, start, reading.reader.participle(doc.tokens[start])):
         return "third_party", None
     if _attributive(rule, doc, scan, reading, start, end):
         return "attributive", (start, end)

@@ -54,6 +54,7 @@ def negated(doc: Document, spans: Spans, start: int, end: int) -> Cue:
 
 
 HEDGE_AFTER = 6
+HEDGE_BEFORE = 12
 
 
 def hedged(doc: Document, spans: Spans, start: int, end: int, groups: tuple[str, ...],
@@ -69,6 +70,8 @@ def hedged(doc: Document, spans: Spans, start: int, end: int, groups: tuple[str,
     sent = doc.sent_of[start]
     for group in groups:
         for s, e in _hits(spans, group, sent):
+            if s < start - HEDGE_BEFORE:
+                continue        # "I hope ..., Lukashenko said as he met ...": too far back
             if s >= start and (s > end + HEDGE_AFTER or s in doc.joiners or (
                     doc.clause_of[s] != doc.clause_of[start]
                     and doc.clause_of.count(doc.clause_of[s]) > SHORT_CLAUSE)):
@@ -105,8 +108,10 @@ def retrospective(doc: Document, spans: Spans, sent: int) -> bool:
     return bool(_hits(spans, "retrospective", sent))
 
 
-def future(doc: Document, spans: Spans, sent: int) -> bool:
-    return bool(_hits(spans, "future", sent))
+def future(doc: Document, spans: Spans, sent: int, clause: int | None = None) -> bool:
+    """A word of the future in the sentence (in the clause ``clause``, when given)."""
+    return any(clause is None or doc.clause_of[s] == clause
+               for s, _e in _hits(spans, "future", sent))
 
 
 def historical(doc: Document, spans: Spans, start: int, end: int, use_after: bool = True
@@ -122,8 +127,8 @@ def historical(doc: Document, spans: Spans, start: int, end: int, use_after: boo
     for s, e in _hits(spans, "after", sent) if use_after else []:
         if start - AFTER_BEFORE <= s < start and doc.clause_of[s] == clause:
             return s, e
-    for w in doc.joiners:
-        if start - 3 <= w <= start:
+    for w in doc.joiners:            # "..., when the two countries recalled ..."
+        if w <= start and doc.clause_of[w] == clause:
             return w, w
     for s, e in _hits(spans, "historical", sent):
         if doc.clause_of[s] == clause:

@@ -146,14 +146,18 @@ class Language:
     genre: Phrases
     genre_first: frozenset[str]
     relative_openers: frozenset[str]
+    month_last: frozenset[str]
+    month_next: frozenset[str]
     demonstratives: frozenset[str]
     subordinators: Phrases
     determiners: frozenset[str]
+    postnominal_next: frozenset[str]
     speech_verbs: frozenset[str]
     reported_future: frozenset[str]
     nonpast_endings: tuple[str, ...]
     participle_endings: tuple[str, ...]
     not_participles: frozenset[str]
+    participle_only: frozenset[str]
     conjunctions: tuple[tuple[str, str], ...]
     pluperfect: Pluperfect = field(default_factory=Pluperfect)
 
@@ -197,9 +201,12 @@ def language(code: str) -> Language:
         genre=Phrases(raw.get("genre") or []),
         genre_first=_set(raw, "genre_first"),
         relative_openers=_set(raw, "relative_openers"),
+        month_last=_set(raw, "month_last"),
+        month_next=_set(raw, "month_next"),
         demonstratives=_set(raw, "demonstratives"),
         subordinators=Phrases(raw.get("subordinators") or []),
         determiners=_set(raw, "determiners"),
+        postnominal_next=_set(raw, "postnominal_next"),
         speech_verbs=_set(raw, "speech_verbs"),
         reported_future=_set(raw, "reported_future"),
         nonpast_endings=tuple(fold_be(lower(e)) if code == "be" else lower(e)
@@ -207,6 +214,7 @@ def language(code: str) -> Language:
         participle_endings=tuple(fold_be(lower(e)) if code == "be" else lower(e)
                                  for e in raw.get("participle_endings") or []),
         not_participles=_set(raw, "not_participles"),
+        participle_only=_set(raw, "participle_only"),
         conjunctions=tuple((tokenise(a)[-1], tokenise(b)[0]) for a, b in
                            (str(c).split(",", 1) for c in raw.get("conjunctions") or [])),
         pluperfect=Pluperfect(

@@ -15,7 +15,7 @@ from monitor.classify import guards
 from monitor.classify.document import BODY, LEAD, TITLE, Document
 from monitor.classify.guards import Spans
 from monitor.classify.reading import Reading, Verdict
-from monitor.classify.temporal import PAST, When
+from monitor.classify.temporal import CURRENT, PAST, When
 from monitor.classify.watchlist import Actor, Rule, Watchlist
 from monitor.model import EvidenceSpan, MilestoneHit, Reason, Rejection, TimeAnchor
 
@@ -223,16 +223,38 @@ def _attributive(rule: Rule, doc: Document, scan: Scan, reading: Reading, start:
     """The trigger is a participle describing the rule's noun, not an event: "the reopened
     U.S. embassy", "закрытае пасольства" (English needs the determiner to tell it from a
     verb: "US closed embassy" may be either)."""
-    if start != end or not reading.reader.participle(doc.tokens[start]):
+    tok = doc.tokens[start]
+    if start != end or not reading.reader.participle(tok):
         return False
     sent = doc.sent_of[start]
     lo = doc.sent_span[sent][0]
     dets = reading.lang.determiners
-    if dets and (start == lo or doc.tokens[start - 1] not in dets):
+    if dets and tok not in reading.lang.participle_only and (
+            start == lo or doc.tokens[start - 1] not in dets):
         return False                  # "Washington reopened the embassy": a verb
     clause = doc.clause_of[start]
     return any(start < s <= start + 3 and doc.clause_of[s] == clause
                for g in rule.all[1:] for s, _e in scan.terms.get(g, {}).get(sent, ()))
+
+
+def _postnominal(rule: Rule, doc: Document, scan: Scan, reading: Reading, start: int,
+                 end: int) -> bool:
+    """A participle after the rule's noun describes it, unless a date ties it to the
+    item's time: "relations deteriorated over U.S. sanctions imposed on Belneftekhim"
+    (English: the participle is also the past tense, so it must follow the noun directly
+    and be followed by "on", "by", "against" ...)."""
+    toks = doc.tokens
+    if start != end or not reading.lang.determiners or not reading.reader.participle(toks[start]):
+        return False
+    lo, hi = doc.sent_span[doc.sent_of[start]]
+    if start == lo or end + 1 >= hi or toks[end + 1] not in reading.lang.postnominal_next:
+        return False
+    sent = doc.sent_of[start]
+    if not any(e == start - 1 for g in rule.all[1:]
+               for _s, e in scan.terms.get(g, {}).get(sent, ())):
+        return False
+    future = guards.future(doc, scan.guards, sent, doc.clause_of[start])
+    return reading.when(rule.id, start, end, future).relation != CURRENT
 
 
 def _subject_ok(doc: Document, scan: Scan, side: str, start: int) -> bool:
@@ -292,8 +314,8 @@ class Context:
             if doc.sent_zone[sent] == BODY or not all(
                     terms.get(g, {}).get(sent) for g in rule.all[1:]):
                 continue
-            future = guards.future(doc, scan.guards, sent)
             for s, e in hits:
+                future = guards.future(doc, scan.guards, sent, doc.clause_of[s])
                 if _guard(rule, doc, scan, self.reading, s, e) is None and \
                         self.reading.when(type_id, s, e, future).relation != PAST:
                     return True
@@ -341,6 +363,8 @@ def _guard(rule: Rule, doc: Document, scan: Scan, reading: Reading, start: int, 
         return "third_party", None
     if _attributive(rule, doc, scan, reading, start, end):
         return "attributive", (start, end)
+    if _postnominal(rule, doc, scan, reading, start, end):
+        return "postnominal", (start, end)
     cue: tuple[int, int] | None
     if "negation" not in allow and (cue := guards.negated(doc, scan.guards, start, end)):
         return "negation", cue
@@ -405,9 +429,11 @@ def evaluate_rule(type_id: str, rule: Rule, ctx: Context, sent: int) -> Fired | 
         ctx.reject(type_id, rule, sent, "senior")
         return None
     last: tuple[str, When | None, tuple[int, int] | None] = ("near", None, None)
-    future_words = guards.future(doc, scan.guards, sent)
     for start, end in triggers:
-        future = future_words or ctx.reading.nonpast(start)
+        # "will" in the trigger's clause, or a verb of now or what is to come, sets a month
+        # it names ahead ("The sanctions imposed in May ... Washington will ...": behind)
+        future = guards.future(doc, scan.guards, sent, doc.clause_of[start]) or \
+            ctx.reading.nonpast(start)
         if rule.near is not None and not all(
                 any(abs(s - start) <= rule.near or abs(e - end) <= rule.near
                     for s, e in terms[g][sent]) for g in rule.all[1:]):

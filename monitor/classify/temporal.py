@@ -307,8 +307,15 @@ class Reader:
             # The occurrence that is meant: the next one when the sentence speaks of the
             # future or sets a deadline ("by September 1"), else the latest one.
             year = ref.year
+            prev = toks[start - 1] if start > lo else ""
             ahead = future or self._before(self.lang.deadline, toks, lo, start)
-            if ahead and (month, day or 1) < (ref.month, ref.day) and \
+            if prev in self.lang.month_last:            # "last August": before this month
+                if month >= ref.month:
+                    year -= 1
+            elif prev in self.lang.month_next:          # "next March": after this month
+                if month <= ref.month:
+                    year += 1
+            elif ahead and (month, day or 1) < (ref.month, ref.day) and \
                     (day is not None or month != ref.month):
                 year += 1
             elif not ahead and (month, day or 1) > (ref.month, ref.day) and \

@@ -119,8 +119,11 @@ class Classifier:
             if terms[wi]:
                 if reading is None:
                     reading = Reading(doc, self.window_days, self.default_window_days)
-                hits, why_not = find_milestones(wl, doc, scan, reading, explain)
+                hits, why_not, discussed = find_milestones(wl, doc, scan, reading, explain)
                 rejected.extend(why_not)
+                if discussed and not ok and scan.off_topic < wl.relevance.off_topic_min:
+                    ok = True                # "Госдеп: смягчение санкций ... не рассматривается"
+                    score = max(score, wl.relevance.min_side_weight)
             if hits and scan.off_topic < wl.relevance.off_topic_min:
                 ok = True
                 score = max(score, max(h.confidence for h in hits))

@@ -70,7 +70,7 @@ def hedged(doc: Document, spans: Spans, start: int, end: int, groups: tuple[str,
     sent = doc.sent_of[start]
     for group in groups:
         for s, e in _hits(spans, group, sent):
-            if s < start - HEDGE_BEFORE:
+            if s < start - HEDGE_BEFORE and doc.clause_of[s] != doc.clause_of[start]:
                 continue        # "I hope ..., Lukashenko said as he met ...": too far back
             if s >= start and (s > end + HEDGE_AFTER or s in doc.joiners or (
                     doc.clause_of[s] != doc.clause_of[start]

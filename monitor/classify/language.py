@@ -155,6 +155,7 @@ class Language:
     speech_verbs: frozenset[str]
     reported_future: frozenset[str]
     nonpast_endings: tuple[str, ...]
+    past_endings: tuple[str, ...]
     participle_endings: tuple[str, ...]
     not_participles: frozenset[str]
     participle_only: frozenset[str]
@@ -211,6 +212,8 @@ def language(code: str) -> Language:
         reported_future=_set(raw, "reported_future"),
         nonpast_endings=tuple(fold_be(lower(e)) if code == "be" else lower(e)
                               for e in raw.get("nonpast_endings") or []),
+        past_endings=tuple(fold_be(lower(e)) if code == "be" else lower(e)
+                           for e in raw.get("past_endings") or []),
         participle_endings=tuple(fold_be(lower(e)) if code == "be" else lower(e)
                                  for e in raw.get("participle_endings") or []),
         not_participles=_set(raw, "not_participles"),

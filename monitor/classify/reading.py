@@ -63,6 +63,8 @@ class Reading:
         toks = self.doc.tokens
         if hi <= lo:
             return False
+        if self.doc.fields.get("title", "").rstrip().endswith("?"):
+            return True                 # "Will the U.S. ambassador return? Three scenarios"
         # "How ...", or "Hostage diplomacy: why the West ...": the word opening the title
         # or the part after its colon
         openers = [lo]
@@ -92,8 +94,14 @@ class Reading:
     def nonpast(self, i: int) -> bool:
         """Token ``i`` is a verb in the present or the (perfective) future: "адновіць",
         "возобновит" -- a month it names lies ahead, not behind."""
-        return bool(self.lang.nonpast_endings) and self.doc.tokens[i].endswith(
-            self.lang.nonpast_endings)
+        doc = self.doc
+        if not self.lang.nonpast_endings or not doc.tokens[i].endswith(self.lang.nonpast_endings):
+            return False
+        # "дамовіліся аднавіць": an infinitive after a verb in the past
+        lo, hi = doc.sent_span[doc.sent_of[i]]
+        clause = doc.clause_of[i]
+        return not any(j != i and doc.clause_of[j] == clause and len(doc.tokens[j]) > 4
+                       and doc.tokens[j].endswith(self.lang.past_endings) for j in range(lo, hi))
 
     def dated_after(self, i: int) -> bool:
         """Token ``i`` is the "after" of "<n> <unit> after" ("a week after Washington

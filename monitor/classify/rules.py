@@ -297,6 +297,10 @@ class Context:
         self.reading = reading
         self.rejected: list[Rejection] | None = [] if explain else None
         self._lead_speaks: dict[str, bool] = {}
+        # a title or lead sentence holds all of a rule's words and both sides, and what
+        # stops it is a denial, a negation or a hedge: the item is about the relationship
+        # (a plan, a call, a rumour), even though nothing happened
+        self.discussed = False
 
     def lead_speaks(self, type_id: str) -> bool:
         """The title or lead reports an event of the type: a sentence there holds all the
@@ -372,7 +376,8 @@ def _guard(rule: Rule, doc: Document, scan: Scan, reading: Reading, start: int, 
         return "cause", cue
     if "historical" not in allow and (cue := guards.historical(
             doc, scan.guards, start, end, "after" not in allow)) and \
-            not reading.dated_after(cue[0]):
+            not reading.dated_after(cue[0]) and not _after_but_current(
+                doc, scan, reading, cue, start, end):
         return "historical", cue
     hedges = tuple(g for g in ("hedge", "intention", "discussion") if g not in allow)
     if hedges:
@@ -382,6 +387,27 @@ def _guard(rule: Rule, doc: Document, scan: Scan, reading: Reading, start: int, 
         return guards.hedged(doc, scan.guards, start, end, hedges, reading.is_month,
                              after, reading.reported)
     return None
+
+
+def _after_but_current(doc: Document, scan: Scan, reading: Reading, cue: tuple[int, int],
+                       start: int, end: int) -> bool:
+    """The words that made the trigger look earlier were "after"/"following", and a date
+    ties it to the item's time ("it follows the agrément granted last Monday, June 22")."""
+    if cue not in scan.guards.get("after", {}).get(doc.sent_of[start], ()):
+        return False
+    future = guards.future(doc, scan.guards, doc.sent_of[start], doc.clause_of[start])
+    w = reading.when("", start, end, future)
+    # the date must belong to what follows "after", not to the sentence's own verb
+    # ("said on Monday it was reopening ..., after the easing of sanctions")
+    return w.relation == CURRENT and w.anchor is not None and w.anchor.start > cue[1]
+
+
+_DISCUSSING = frozenset({"negation", "hedge", "intention", "discussion"})
+
+
+def _both_sides(rule: Rule, doc: Document, scan: Scan, sent: int) -> bool:
+    return all(_side_ok(scan, doc, side, scope, sent, False)[0]
+               for side, scope in rule.sides.items())
 
 
 @dataclass(frozen=True)
@@ -410,6 +436,7 @@ def evaluate_rule(type_id: str, rule: Rule, ctx: Context, sent: int) -> Fired | 
     allow = rule.allow
     if "denial" not in allow and guards.denied(doc, scan.guards, sent):
         ctx.reject(type_id, rule, sent, "denial")
+        ctx.discussed |= doc.sent_zone[sent] != BODY and _both_sides(rule, doc, scan, sent)
         return None
     if "retrospective" not in allow and guards.retrospective(doc, scan.guards, sent):
         ctx.reject(type_id, rule, sent, "retrospective")
@@ -438,6 +465,9 @@ def evaluate_rule(type_id: str, rule: Rule, ctx: Context, sent: int) -> Fired | 
                 any(abs(s - start) <= rule.near or abs(e - end) <= rule.near
                     for s, e in terms[g][sent]) for g in rule.all[1:]):
             continue
+        if any(s <= start and end <= e for g in rule.mask
+               for s, e in terms.get(g, {}).get(sent, ())):
+            continue                       # part of a name ("Specially Designated Nationals")
         near = [g for g in rule.not_near if any(
             abs(s - start) <= NOT_NEAR or abs(e - end) <= NOT_NEAR
             for s, e in terms.get(g, {}).get(sent, ()))]
@@ -447,6 +477,8 @@ def evaluate_rule(type_id: str, rule: Rule, ctx: Context, sent: int) -> Fired | 
         voided = _guard(rule, doc, scan, ctx.reading, start, end)
         if voided is not None:
             last = (voided[0], None, voided[1])
+            if voided[0] in _DISCUSSING and doc.sent_zone[sent] != BODY:
+                ctx.discussed = True
             continue
         verdict = ctx.reading.verdict(type_id, start, end, future,
                                       lambda: ctx.lead_speaks(type_id))
@@ -462,9 +494,10 @@ _ZONE_RANK = {LEAD: 0, TITLE: 1, BODY: 2}
 
 
 def find_milestones(wl: Watchlist, doc: Document, scan: Scan, reading: Reading,
-                    explain: bool = False) -> tuple[list[MilestoneHit], list[Rejection]]:
+                    explain: bool = False) -> tuple[list[MilestoneHit], list[Rejection], bool]:
     """Every milestone type of the watchlist that the document reports (and, when
-    ``explain``, the rules whose words were found but that did not fire)."""
+    ``explain``, the rules whose words were found but that did not fire), and whether its
+    title or lead speaks of such an event between the sides at all."""
     ctx = Context(wl, doc, scan, reading, explain)
     found: dict[str, tuple[int, Fired, Rule]] = {}
     fired_in: dict[str, set[int]] = {}
@@ -510,7 +543,7 @@ def find_milestones(wl: Watchlist, doc: Document, scan: Scan, reading: Reading,
                           _anchor(doc, res.verdict.when))))
     order = list(wl.milestones)
     hits.sort(key=lambda h: order.index(h.type))
-    return hits, ctx.rejected or []
+    return hits, ctx.rejected or [], ctx.discussed
 
 
 def _better(doc: Document, sent: int, res: Fired, prev_sent: int, prev: Fired) -> bool:

@@ -75,6 +75,8 @@ class Rule(_Model):
     not_: list[str] = Field(default=[], alias="not")  # none of these in the sentence
     not_near: list[str] = []               # none of these within NOT_NEAR tokens of the trigger
     hedge_after: list[str] = []            # hedge words after these groups are an order's content
+    mask: list[str] = []                   # a trigger inside these groups' phrases is none
+                                           # ("Specially Designated Nationals": a name)
     near: int | None = Field(default=None, ge=1)  # max token distance trigger <-> other groups
     sides: dict[str, Scope] = {}           # side id -> where an actor of it must appear
     senior: list[str] = []                 # sides whose actor must be a senior official
@@ -161,7 +163,8 @@ class Watchlist(_Model):
             for j, r in enumerate(mt.rules):
                 where = f"milestones.{mid}.rules[{j}]"
                 for key, groups in (("all", r.all), ("any", r.any), ("not", r.not_),
-                                    ("not_near", r.not_near), ("hedge_after", r.hedge_after)):
+                                    ("not_near", r.not_near), ("hedge_after", r.hedge_after),
+                                    ("mask", r.mask)):
                     for g in groups:
                         if g not in self.terms:
                             raise _RefError(f"{where}.{key}", f"unknown term group {g!r}")

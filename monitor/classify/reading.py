@@ -114,10 +114,24 @@ class Reading:
         found = self._anchors.get(key)
         if found is None:
             lo, hi = self.doc.sent_span[sent]
-            found = self._anchors[key] = (
-                self.reader.anchors(self.doc.tokens, lo, hi, self.ref, future)
-                if self.ref is not None else [])
+            found = self.reader.anchors(self.doc.tokens, lo, hi, self.ref, future) \
+                if self.ref is not None else []
+            found = self._anchors[key] = [self._possessive(a) for a in found]
         return found
+
+    def _possessive(self, a: Anchor) -> Anchor:
+        """"last week's release", "Monday's talks": a recent time in the possessive names an
+        event already known, it does not date the clause (the source's "'s" tells;
+        normalising dropped it). An old one still dates it ("last year's agreement")."""
+        if not a.specific or a.dates_other or self.ref is None or \
+                relation(a, self.ref, self.default_window) == PAST:
+            return a
+        doc = self.doc
+        end = doc.tok_src(a.end)[1]
+        text = doc.fields[doc.sent_field[doc.sent_of[a.end]]]
+        if text[max(0, end - 2):end] in ("'s", "\u2019s") or text[end:end + 2] in ("'s", "\u2019s"):
+            return Anchor(a.start, a.end, a.kind, a.first, a.last, "noun")
+        return a
 
     def when(self, type_id: str, start: int, end: int, future: bool) -> When:
         """The time of the trigger at ``[start, end]`` for a milestone of ``type_id``."""

@@ -20,6 +20,7 @@ from monitor.classify.watchlist import Actor, Rule, Watchlist
 from monitor.model import EvidenceSpan, MilestoneHit, Reason, Rejection, TimeAnchor
 
 _SIDE_KINDS = frozenset({"country", "adjective", "capital", "person", "institution"})
+_TITLE_LINKS = frozenset({"of", "the", "for"})
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,12 @@ def collect(wl: Watchlist, doc: Document, actor_hits: list[tuple[int, int, int]]
                 if doc.sent_of[os_] != sent or other.side is None:
                     continue
                 dist = s - oe if oe < s else os_ - e
-                if 0 < dist <= 3 and (best is None or dist < best[0]):
+                # "U.S. Secretary", "МИД Беларуси", "Minister of Foreign Affairs of
+                # Belarus": next to the title or joined by "of (the)" -- not the object
+                # of a verb ("МИД уведомил Вашингтон")
+                between = doc.tokens[oe + 1:s] if oe < s else doc.tokens[e + 1:os_]
+                if 0 < dist <= 3 and all(t in _TITLE_LINKS for t in between) and (
+                        best is None or dist < best[0]):
                     best = (dist, other.side)
             if best is not None:
                 side = best[1]
@@ -372,11 +378,13 @@ def _guard(rule: Rule, doc: Document, scan: Scan, reading: Reading, start: int, 
     cue: tuple[int, int] | None
     if "negation" not in allow and (cue := guards.negated(doc, scan.guards, start, end)):
         return "negation", cue
-    if "cause" not in allow and (cue := guards.caused(doc, scan.guards, start)):
+    if "cause" not in allow and (cue := guards.caused(doc, scan.guards, start)) and \
+            not _dated_after_cue(doc, scan, reading, cue, start, end):
         return "cause", cue
     if "historical" not in allow and (cue := guards.historical(
             doc, scan.guards, start, end, "after" not in allow)) and \
             not reading.dated_after(cue[0]) and not _after_but_current(
+                doc, scan, reading, cue, start, end) and not _when_current(
                 doc, scan, reading, cue, start, end):
         return "historical", cue
     hedges = tuple(g for g in ("hedge", "intention", "discussion") if g not in allow)
@@ -395,11 +403,32 @@ def _after_but_current(doc: Document, scan: Scan, reading: Reading, cue: tuple[i
     ties it to the item's time ("it follows the agrément granted last Monday, June 22")."""
     if cue not in scan.guards.get("after", {}).get(doc.sent_of[start], ()):
         return False
+    return _dated_after_cue(doc, scan, reading, cue, start, end)
+
+
+def _dated_after_cue(doc: Document, scan: Scan, reading: Reading, cue: tuple[int, int],
+                     start: int, end: int) -> bool:
+    """A date after the words of a cause or a sequence ties the trigger to the item's time:
+    the reason is itself news ("Это ответ на высылку посла во вторник"). The date must
+    follow the cue, not belong to the sentence's own verb ("said on Monday it was
+    reopening ..., after the easing of sanctions")."""
     future = guards.future(doc, scan.guards, doc.sent_of[start], doc.clause_of[start])
     w = reading.when("", start, end, future)
-    # the date must belong to what follows "after", not to the sentence's own verb
-    # ("said on Monday it was reopening ..., after the easing of sanctions")
-    return w.relation == CURRENT and w.anchor is not None and w.anchor.start > cue[1]
+    return w.relation == CURRENT and w.anchor is not None and w.anchor.start > cue[1] \
+        and w.anchor.specific and not w.anchor.dates_other
+
+
+def _when_current(doc: Document, scan: Scan, reading: Reading, cue: tuple[int, int],
+                  start: int, end: int) -> bool:
+    """"... the deadline Minsk set on Tuesday, when it ordered the embassy cut to five": a
+    when-clause joined to a clause dated within the item's time is that time's news."""
+    w = cue[0]
+    if cue[0] != cue[1] or w not in doc.joiners:
+        return False
+    future = guards.future(doc, scan.guards, doc.sent_of[start], doc.clause_of[start])
+    found = reading.when("", start, end, future)
+    return found.relation == CURRENT and found.anchor is not None and \
+        found.anchor.specific and found.anchor.end < w
 
 
 _DISCUSSING = frozenset({"negation", "hedge", "intention", "discussion"})

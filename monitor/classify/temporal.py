@@ -184,7 +184,9 @@ class Reader:
                     i += m[0]
                     break
             else:
-                if t in lang.pluperfect.auxiliary and self._pluperfect(toks, i, hi):
+                if t in lang.pluperfect.auxiliary and self._pluperfect(toks, i, hi) and \
+                        not any(toks[j] in lang.speech_verbs for j in range(lo, i)):
+                    # (after "said", "had been downgraded" is the reported present perfect)
                     out.append(Anchor(i, i, "pluperfect"))
                 i += 1
         return out

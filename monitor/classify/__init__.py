@@ -1,9 +1,12 @@
 """The classifier: watchlists in, ``Classification`` per item out.
 
     normalise -> gate (can the item matter at all? most of a stream stops here)
-              -> document (sentences, clauses, tokens, stems)
+              -> document (fields, paragraphs, lead and body, sentences, clauses, tokens
+                           with their source spans, stems)
               -> matcher (one Aho-Corasick pass for every watchlist)
               -> rules (actors, relevance, milestone rules) + guards
+                 + reading (does a trigger report the item's news: zone, and the time
+                            of its clause from temporal and the language files)
 
 Pure: no I/O after the watchlists are loaded; ``now`` comes in as an argument.
 """
@@ -17,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from monitor.classify.document import build_document, clean_item, item_text, prepare
 from monitor.classify.gate import Gate
+from monitor.classify.language import LANGUAGES, language
 from monitor.classify.matcher import Matcher, Ref
 from monitor.classify.normalise import lower
 from monitor.classify.reading import DEFAULT_WINDOW_DAYS, Reading
@@ -58,6 +62,8 @@ class Classifier:
         self.matcher = Matcher(entries)
         # Items failing every gate skip splitting and rules altogether -- most of a stream.
         self._gate = Gate(watchlists)
+        for code in LANGUAGES:          # the language files are read here, not mid-stream
+            language(code)
 
     def classify(self, item: ItemText, now: datetime | None = None,
                  watchlist: str | None = None, explain: bool = False) -> Classification:

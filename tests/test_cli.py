@@ -46,6 +46,34 @@ def test_classify_contract_lines_in_order() -> None:
     assert [x["type"] for x in ru["milestones"]] == ["high_level_contact"]
 
 
+def test_classify_explain_and_html_content() -> None:
+    """--explain says why a rule did not fire; HTML content is read as paragraphs, and the
+    evidence is quoted from the text as read, with the trigger's offsets."""
+    html = ("<p>Belarus <b>could</b> expel the U.S. ambassador, an aide said.</p>"
+            "<p>In 2008 Minsk expelled the U.S. ambassador, Karen Stewart.</p>")
+    line = {"id": "h", "title": "Minsk weighs its options", "content": html,
+            "published": "2026-06-17T12:00:00Z", "language": "en"}
+    r = monitor("classify", "--explain", stdin=json.dumps(line) + "\n")
+    out = json.loads(r.stdout)
+    assert out["milestones"] == []
+    why = {(x["type"], x["basis"], x.get("cue")) for x in out["rejected"]}
+    assert ("ambassador_expelled", "hedge", "could") in why
+    assert any(x["basis"] == "background" and x["anchor"]["text"] == "2008"
+               for x in out["rejected"])
+    # without --explain the line is the contract's, with no "rejected"
+    plain = json.loads(monitor("classify", stdin=json.dumps(line) + "\n").stdout)
+    assert "rejected" not in plain
+    news = {"id": "n", "title": "Treasury lifts sanctions on Belavia",
+            "content": "<p>The U.S. Treasury lifted sanctions on Belavia on Monday.</p>",
+            "published": "2026-06-17T12:00:00Z"}
+    (m,) = json.loads(monitor("classify", stdin=json.dumps(news) + "\n").stdout)["milestones"]
+    at = m["evidence_at"]
+    assert m["evidence"] == "The U.S. Treasury lifted sanctions on Belavia on Monday."
+    assert at["field"] == "content"
+    assert [m["evidence"][a - at["start"]:b - at["start"]] for a, b in at["triggers"]] == [
+        "lifted"]
+
+
 def test_classify_unknown_watchlist_is_a_usage_error() -> None:
     r = monitor("classify", "--watchlist", "nope", stdin="")
     assert r.returncode == 2 and "nope" in r.stderr

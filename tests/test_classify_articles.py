@@ -161,6 +161,46 @@ def test_dates_resolve_against_the_item_date() -> None:
     assert found["last"].first == date(2026, 6, 8) and found["last"].last == date(2026, 6, 14)
 
 
+def test_a_month_of_a_year_named_before_and_units_without_a_number() -> None:
+    reader = Reader(language("en"))
+    toks = ["in", "march", "of", "that", "year", "and", "weeks", "earlier"]
+    found = {toks[a.start]: a for a in reader.anchors(toks, 0, len(toks), date(2026, 6, 17))}
+    assert found["march"].kind == "same" and found["march"].end == 4
+    assert found["weeks"].first == date(2026, 5, 6) and found["weeks"].last == date(2026, 6, 3)
+
+
+def test_a_month_of_that_year_is_not_this_years() -> None:
+    content = ("Belarus raised the cap on U.S. diplomats to 40 on Tuesday, the ministry said.\n\n"
+               "Relations thawed in 2025. In June of that year Belarus and the United States "
+               "agreed to restore relations at ambassador level.")
+    assert types("Belarus lets more U.S. diplomats in", "", content) == {"diplomat_cap_changed"}
+
+
+def test_each_sentence_of_a_title_stands_alone() -> None:
+    assert types("Lukashenko proposes a grand deal to Washington on prisoners. "
+                 "Fifty-two people freed") == {"prisoners_released"}
+    assert "diplomat_cap_changed" not in types(
+        "U.S. sanctions Belarusian judges and KGB officers. Minsk recalls its ambassador")
+
+
+@pytest.mark.parametrize("title,summary,lang", [
+    ("U.S. envoy meets the Belarusian leader",
+     "The U.S. special envoy met the Belarusian leader in Minsk on Tuesday.", "en"),
+    ("Посланник США встретился с белорусским руководителем",
+     ("Специальный посланник США во вторник провел переговоры с главой белорусского "
+     "государства."), "ru"),
+])
+def test_a_leader_named_by_title(title: str, summary: str, lang: str) -> None:
+    assert "high_level_contact" in types(title, summary, language=lang)
+
+
+def test_an_opposition_leader_is_no_official() -> None:
+    assert "high_level_contact" not in types(
+        "Rubio meets Belarusian opposition leader",
+        "Secretary of State Marco Rubio met Belarusian opposition leader Sviatlana "
+        "Tsikhanouskaya in Vilnius on Monday.")
+
+
 def test_a_window_longer_than_the_default_reads_older_clauses_as_news() -> None:
     text = "Belarus expelled the U.S. ambassador on June 1"
     assert types(text) == set()                                     # 16 days: background
@@ -270,6 +310,75 @@ def test_a_forced_departure_is_an_expulsion(title: str, summary: str) -> None:
 ])
 def test_talks_and_calls_in_many_phrasings(title: str, summary: str, lang: str) -> None:
     assert "high_level_contact" in types(title, summary, language=lang)
+
+
+# -- appeals, requests met, causes, states -----------------------------------------------
+
+@pytest.mark.parametrize("title,summary", [
+    ("Washington demands Minsk free all political prisoners",
+     "The State Department on Monday demanded the immediate release of Belarusian detainees."),
+    ("США требуют освободить политзаключенных в Беларуси",
+     "Госдеп США в понедельник потребовал освободить всех политзаключенных в Беларуси."),
+    ("U.S. asks Belarus to let jailed journalists go",
+     "The U.S. embassy asked the authorities in Minsk to free two jailed journalists."),
+])
+def test_an_appeal_to_release_is_no_release(title: str, summary: str) -> None:
+    assert "prisoners_released" not in types(title, summary)
+
+
+@pytest.mark.parametrize("title,summary", [
+    ("Belarus demands U.S. cut embassy staff to ten",
+     "Belarus on Monday demanded that the United States cut its embassy staff to ten."),
+    ("Мінск патрабуе скараціць амбасаду ЗША",
+     ("МЗС Беларусі ў панядзелак запатрабавала, каб ЗША скарацілі колькасць дыпламатаў у "
+     "амбасадзе да дзесяці.")),
+])
+def test_a_demand_to_cut_staff_is_the_event(title: str, summary: str) -> None:
+    assert "diplomat_cap_changed" in types(title, summary)
+
+
+@pytest.mark.parametrize("title,summary", [
+    ("Lukashenko frees five inmates at Washington's request",
+     ("Alexander Lukashenko pardoned five prisoners on Sunday at the request of U.S. envoy "
+     "John Coale.")),
+    ("Лукашенко помиловал пятерых по просьбе США",
+     "Александр Лукашенко в воскресенье помиловал пятерых заключенных по просьбе США."),
+])
+def test_a_request_that_was_met_is_no_hedge(title: str, summary: str) -> None:
+    assert "prisoners_released" in types(title, summary)
+
+
+def test_a_word_inside_a_cause_phrase_pairs_with_nothing() -> None:
+    got = types("Belarus shrinks the U.S. embassy",
+                ("Belarus said on Tuesday it is cutting the number of diplomats at the U.S. "
+                 "embassy and tightening visa rules for Americans, in response to U.S. "
+                 "sanctions against Belarusian firms."))
+    assert "diplomat_cap_changed" in got and "sanctions_imposed" not in got
+
+
+def test_an_adjective_of_state_is_no_event() -> None:
+    got = types("Lukashenko frees a U.S. citizen",
+                ("Belarus freed an American prisoner on Monday as Alexander Lukashenko seeks "
+                 "to mend frozen relations with the United States."))
+    assert got == {"prisoners_released"}
+
+
+def test_a_name_holding_a_release_word_is_no_release() -> None:
+    got = types("U.S. picks ambassador to Belarus",
+                ("Washington named a new ambassador to Belarus on Monday, Radio Free Europe "
+                 "reported, citing political prisoners' relatives."))
+    assert "prisoners_released" not in got
+
+
+def test_an_added_statement_takes_the_time_of_the_lead() -> None:
+    content = (
+        "Belarus on Monday ordered the U.S. embassy to cut its staff to five.\n\n"
+        "\"The American side was asked to reduce its personnel,\" the ministry said.\n\n"
+        "\"We see no reason for such a large mission,\" the spokesman added.\n\n"
+        "He also said Belarus has withdrawn its consent for the appointment of the new U.S. "
+        "ambassador.")
+    got = types("Belarus tells U.S. to cut embassy staff", "", content)
+    assert got == {"diplomat_cap_changed", "ambassador_expelled"}
 
 
 def test_exclude_us_based_matches() -> None:

@@ -72,6 +72,13 @@ class Document:
     sent_of: list[int] = field(default_factory=list)
     clause_of: list[int] = field(default_factory=list)
     joiners: list[int] = field(default_factory=list)  # token index of each when-joiner
+    # tokens opening a sentence inside the title ("... deal on prisoners. 52 freed"): the
+    # title stays one sentence, but what one of its sentences says does not govern the next
+    title_breaks: list[int] = field(default_factory=list)
+
+    def title_break(self, i: int, j: int) -> bool:
+        """A sentence of the title ends between tokens ``i`` < ``j``."""
+        return any(i < b <= j for b in self.title_breaks)
 
     def source(self, sent: int) -> str:
         """Sentence ``sent`` exactly as its source wrote it."""
@@ -181,7 +188,9 @@ def build_document(item: ItemText, now: datetime | None = None,
         doc.fields[name] = source
         cleaned, omap = clean_mapped(source)
         doc.maps[name] = omap
+        inner: list[int] = []
         if name == "title":
+            inner = [a for a, _b in sentence_spans(cleaned)[1:]]
             spans = [(0, len(cleaned))]
         else:
             spans = sentence_spans(cleaned)
@@ -212,6 +221,10 @@ def build_document(item: ItemText, now: datetime | None = None,
                     gap = cleaned[last_end:ta]
                     brk = bool(_CLAUSE_RE.search(gap)) and not (
                         doc.tokens and (doc.tokens[-1], tok) in glue and gap.strip() == ",")
+                    if inner and ta >= inner[0]:
+                        inner.pop(0)
+                        doc.title_breaks.append(len(doc.tokens))
+                        brk = True
                     if first or (brk and tok not in _JOINERS):
                         clause += 1
                     elif brk:

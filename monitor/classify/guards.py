@@ -72,6 +72,10 @@ def hedged(doc: Document, spans: Spans, start: int, end: int, groups: tuple[str,
         for s, e in _hits(spans, group, sent):
             if s < start - HEDGE_BEFORE and doc.clause_of[s] != doc.clause_of[start]:
                 continue        # "I hope ..., Lukashenko said as he met ...": too far back
+            if (s, e) == (start, end):
+                continue        # the trigger itself ("raised the cap" is no "raised the issue")
+            if s < start and doc.title_break(s, start):
+                continue        # "... proposed a deal on prisoners. 52 people freed"
             if s >= start and (s > end + HEDGE_AFTER or s in doc.joiners or (
                     doc.clause_of[s] != doc.clause_of[start]
                     and doc.clause_of.count(doc.clause_of[s]) > SHORT_CLAUSE)):

@@ -135,6 +135,7 @@ class Language:
     relative: Phrases
     same: Phrases
     anaphoric: Phrases
+    anaphoric_after: Phrases
     now: Phrases
     state: Phrases
     past: Phrases
@@ -154,6 +155,7 @@ class Language:
     postnominal_next: frozenset[str]
     speech_verbs: frozenset[str]
     reported_future: frozenset[str]
+    request_met: frozenset[str]
     nonpast_endings: tuple[str, ...]
     past_endings: tuple[str, ...]
     participle_endings: tuple[str, ...]
@@ -191,6 +193,7 @@ def language(code: str) -> Language:
         relative=Phrases(raw.get("relative") or {}),
         same=Phrases(raw.get("same") or []),
         anaphoric=Phrases(raw.get("anaphoric") or []),
+        anaphoric_after=Phrases(raw.get("anaphoric_after") or []),
         now=Phrases(raw.get("now") or []),
         state=Phrases(raw.get("state") or []),
         past=Phrases(raw.get("past") or []),
@@ -210,6 +213,7 @@ def language(code: str) -> Language:
         postnominal_next=_set(raw, "postnominal_next"),
         speech_verbs=_set(raw, "speech_verbs"),
         reported_future=_set(raw, "reported_future"),
+        request_met=_set(raw, "request_met"),
         nonpast_endings=tuple(fold_be(lower(e)) if code == "be" else lower(e)
                               for e in raw.get("nonpast_endings") or []),
         past_endings=tuple(fold_be(lower(e)) if code == "be" else lower(e)

@@ -44,6 +44,9 @@ class Verdict:
     reason: str        # lead | anchored | corroborated | background | unanchored
 
 
+EARLIER_BACK = 4      # sentences a reference back may reach over ("the same day", "also")
+
+
 class Reading:
     """The reading of one document: its genre, and the time of each sentence's triggers."""
 
@@ -90,6 +93,16 @@ class Reading:
             return False              # "would be allowed": a passive announced; "would
         lo = doc.sent_span[doc.sent_of[i]][0]  # welcome a visit" stays a hypothesis
         return any(doc.tokens[j] in self.lang.speech_verbs for j in range(lo, i))
+
+    def request_met(self, i: int) -> bool:
+        """Token ``i`` is a request that was met: "pardoned at Trump's request", "at the
+        request of", "по просьбе" -- what it governs happened."""
+        toks = self.doc.tokens
+        lo = self.doc.sent_span[self.doc.sent_of[i]][0]
+        if i - 1 >= lo and toks[i - 1] in self.lang.request_met:
+            return True
+        # one word between: "at the request", "at Trump's request" (read "at trump request")
+        return i - 2 >= lo and toks[i - 2] in self.lang.request_met
 
     def nonpast(self, i: int) -> bool:
         """Token ``i`` is a verb in the present or the (perfective) future: "адновіць",
@@ -168,14 +181,16 @@ class Reading:
         points to: the last date of the sentence before, or the item's own time when the
         sentence before is the title or lead."""
         doc = self.doc
-        prev = sent - 1
-        if prev < 0 or self.ref is None:
+        if self.ref is None:
             return When(UNKNOWN, anchor)
-        dated = [a for a in self.anchors(prev, False) if a.specific and not a.dates_other]
-        if dated:
-            return When(relation(dated[-1], self.ref, window), anchor)
-        if doc.sent_zone[prev] != BODY and not self.genre:
-            return When(CURRENT, anchor)
+        # back over a few undated sentences of the body ("He also said ..." after a quote)
+        for prev in range(sent - 1, max(-1, sent - 1 - EARLIER_BACK), -1):
+            dated = [a for a in self.anchors(prev, False)
+                     if a.specific and a.dates_other in ("", "participle")]
+            if dated:
+                return When(relation(dated[-1], self.ref, window), anchor)
+            if doc.sent_zone[prev] != BODY:
+                return When(CURRENT if not self.genre else UNKNOWN, anchor)
         return When(UNKNOWN, anchor)
 
     def verdict(self, type_id: str, start: int, end: int, future: bool,

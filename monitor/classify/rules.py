@@ -60,7 +60,7 @@ def collect(wl: Watchlist, doc: Document, actor_hits: list[tuple[int, int, int]]
         sent = doc.sent_of[s]
         side = actor.side
         if actor.kind == "title":
-            best: tuple[int, str] | None = None
+            best: tuple[int, str, bool] | None = None
             for other, os_, oe in sided:
                 if doc.sent_of[os_] != sent or other.side is None:
                     continue
@@ -71,7 +71,9 @@ def collect(wl: Watchlist, doc: Document, actor_hits: list[tuple[int, int, int]]
                 between = doc.tokens[oe + 1:s] if oe < s else doc.tokens[e + 1:os_]
                 if 0 < dist <= 3 and all(t in _TITLE_LINKS for t in between) and (
                         best is None or dist < best[0]):
-                    best = (dist, other.side)
+                    best = (dist, other.side, other.government)
+            if best is not None and not best[2]:
+                continue    # "opposition leader": not an official of either side
             if best is not None:
                 side = best[1]
         weight = actor.relevance_weight
@@ -235,11 +237,13 @@ def _attributive(rule: Rule, doc: Document, scan: Scan, reading: Reading, start:
     sent = doc.sent_of[start]
     lo = doc.sent_span[sent][0]
     dets = reading.lang.determiners
-    if dets and tok not in reading.lang.participle_only and (
-            start == lo or doc.tokens[start - 1] not in dets):
-        return False                  # "Washington reopened the embassy": a verb
+    reach = 3
+    if dets and (start == lo or doc.tokens[start - 1] not in dets):
+        if tok not in reading.lang.participle_only:
+            return False              # "Washington reopened the embassy": a verb
+        reach = 1                     # "improve frozen relations"; not "has withdrawn its consent"
     clause = doc.clause_of[start]
-    return any(start < s <= start + 3 and doc.clause_of[s] == clause
+    return any(start < s <= start + reach and doc.clause_of[s] == clause
                for g in rule.all[1:] for s, _e in scan.terms.get(g, {}).get(sent, ()))
 
 
@@ -322,11 +326,13 @@ class Context:
         doc, scan, terms = self.doc, self.scan, self.scan.terms
         for sent, hits in terms.get(rule.all[0], {}).items():
             if doc.sent_zone[sent] == BODY or not all(
-                    terms.get(g, {}).get(sent) for g in rule.all[1:]):
+                    terms.get(g, {}).get(sent) for g in rule.all[1:]) or any(
+                    terms.get(g, {}).get(sent) for g in rule.not_):
                 continue
             for s, e in hits:
                 future = guards.future(doc, scan.guards, sent, doc.clause_of[s])
-                if _guard(rule, doc, scan, self.reading, s, e) is None and \
+                if _placed(rule, doc, terms, sent, s, e) is None and \
+                        _guard(rule, doc, scan, self.reading, s, e) is None and \
                         self.reading.when(type_id, s, e, future).relation != PAST:
                     return True
         return False
@@ -381,19 +387,40 @@ def _guard(rule: Rule, doc: Document, scan: Scan, reading: Reading, start: int, 
     if "cause" not in allow and (cue := guards.caused(doc, scan.guards, start)) and \
             not _dated_after_cue(doc, scan, reading, cue, start, end):
         return "cause", cue
+    if "cause" not in allow and (cue := _partner_caused(rule, doc, scan, start, end)):
+        return "cause", cue
     if "historical" not in allow and (cue := guards.historical(
             doc, scan.guards, start, end, "after" not in allow)) and \
             not reading.dated_after(cue[0]) and not _after_but_current(
                 doc, scan, reading, cue, start, end) and not _when_current(
                 doc, scan, reading, cue, start, end):
         return "historical", cue
-    hedges = tuple(g for g in ("hedge", "intention", "discussion") if g not in allow)
+    hedges = tuple(g for g in ("hedge", "intention", "discussion", "appeal") if g not in allow)
     if hedges:
         # what an order says ("told them they must leave") is no hedge on the order
         after = min((s for g in rule.hedge_after for s, _e in scan.terms.get(g, {}).get(sent, ())),
                     default=None)
+        if "appeal" in allow:       # "потребовал, чтобы США сократили": the demand's content
+            after = min([s for s, _e in scan.guards.get("appeal", {}).get(sent, ())]
+                        + ([after] if after is not None else []), default=None)
         return guards.hedged(doc, scan.guards, start, end, hedges, reading.is_month,
-                             after, reading.reported)
+                             after, lambda i: reading.reported(i) or reading.request_met(i))
+    return None
+
+
+def _partner_caused(rule: Rule, doc: Document, scan: Scan, start: int, end: int
+                    ) -> guards.Cue:
+    """A word the rule needs stands only inside a cause phrase after the trigger, in
+    another clause: "tightening visa procedures ..., in response to U.S. sanctions" does not
+    tighten sanctions."""
+    sent = doc.sent_of[start]
+    for g in rule.all[1:]:
+        near = [(s, e) for s, e in scan.terms[g][sent]
+                if rule.near is None or abs(s - start) <= rule.near or abs(e - end) <= rule.near]
+        cues = [guards.caused(doc, scan.guards, s) for s, _e in near]
+        if near and all(c is not None and c[0] > end and doc.clause_of[c[0]] != doc.clause_of[start]
+                        for c in cues):
+            return cues[0]
     return None
 
 
@@ -431,12 +458,31 @@ def _when_current(doc: Document, scan: Scan, reading: Reading, cue: tuple[int, i
         found.anchor.specific and found.anchor.end < w
 
 
-_DISCUSSING = frozenset({"negation", "hedge", "intention", "discussion"})
+_DISCUSSING = frozenset({"negation", "hedge", "intention", "discussion", "appeal"})
 
 
 def _both_sides(rule: Rule, doc: Document, scan: Scan, sent: int) -> bool:
     return all(_side_ok(scan, doc, side, scope, sent, False)[0]
                for side, scope in rule.sides.items())
+
+
+def _placed(rule: Rule, doc: Document, terms: guards.Spans, sent: int,
+            start: int, end: int) -> str | None:
+    """Why the trigger at ``[start, end]`` cannot fire where it stands, or None: the rule's
+    other words are too far ("near"), it is part of a name ("mask": "Specially Designated
+    Nationals"), or a word the rule excludes is close ("not_near:<group>")."""
+    if not all(any((rule.near is None or abs(s - start) <= rule.near
+                    or abs(e - end) <= rule.near)
+                   and not doc.title_break(min(s, start), max(s, start))
+                   for s, e in terms[g][sent]) for g in rule.all[1:]):
+        return "near"       # (nor in another sentence of the title)
+    if any(s <= start and end <= e for g in rule.mask for s, e in terms.get(g, {}).get(sent, ())):
+        return "mask"
+    for g in rule.not_near:
+        if any(abs(s - start) <= NOT_NEAR or abs(e - end) <= NOT_NEAR
+               for s, e in terms.get(g, {}).get(sent, ())):
+            return f"not_near:{g}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -490,18 +536,10 @@ def evaluate_rule(type_id: str, rule: Rule, ctx: Context, sent: int) -> Fired | 
         # it names ahead ("The sanctions imposed in May ... Washington will ...": behind)
         future = guards.future(doc, scan.guards, sent, doc.clause_of[start]) or \
             ctx.reading.nonpast(start)
-        if rule.near is not None and not all(
-                any(abs(s - start) <= rule.near or abs(e - end) <= rule.near
-                    for s, e in terms[g][sent]) for g in rule.all[1:]):
-            continue
-        if any(s <= start and end <= e for g in rule.mask
-               for s, e in terms.get(g, {}).get(sent, ())):
-            continue                       # part of a name ("Specially Designated Nationals")
-        near = [g for g in rule.not_near if any(
-            abs(s - start) <= NOT_NEAR or abs(e - end) <= NOT_NEAR
-            for s, e in terms.get(g, {}).get(sent, ()))]
-        if near:
-            last = (f"not_near:{near[0]}", None, None)
+        placed = _placed(rule, doc, terms, sent, start, end)
+        if placed is not None:
+            if placed.startswith("not_near"):
+                last = (placed, None, None)
             continue
         voided = _guard(rule, doc, scan, ctx.reading, start, end)
         if voided is not None:

@@ -162,6 +162,9 @@ class Reader:
                 if found.kind in ("month", "weekday", "season", "date") and \
                         self._anaphoric(toks, lo, found.start):
                     found = Anchor(found.start, found.end, "same")   # "that June"
+                elif found.kind in ("month", "season") and found.end + 1 < hi and \
+                        (m := lang.anaphoric_after.match(toks, found.end + 1, hi)) is not None:
+                    found = Anchor(found.start, found.end + m[0], "same")  # "March of that year"
                 out.append(found)
                 i = found.end + 1
                 continue
@@ -217,8 +220,10 @@ class Reader:
                     return Anchor(i, u[1], "past")
         unit = lang.units.get(t)
         if unit is not None and i + 1 < hi and toks[i + 1] in lang.ago and n is None:
-            d = ref - timedelta(days=2 * _UNIT_DAYS[str(unit)])      # "years ago"
-            return Anchor(i, i + 1, "ago", d, d)
+            # "weeks earlier", "years ago": a few of them, two at the least
+            days = _UNIT_DAYS[str(unit)]
+            return Anchor(i, i + 1, "ago", ref - timedelta(days=6 * days),
+                          ref - timedelta(days=2 * days))
         y = _year(t)
         if y is not None:
             dec = i + 1 < hi and toks[i + 1] in _DECADE_ENDINGS
@@ -375,8 +380,9 @@ class Reader:
 
     def participle(self, tok: str) -> bool:
         """``tok`` looks like a participle ("imposed", "задержанный", "асуджанага")."""
-        return len(tok) > 4 and tok.endswith(self.lang.participle_endings) and \
-            tok not in self.lang.not_participles
+        return tok in self.lang.participle_only or (
+            len(tok) > 4 and tok.endswith(self.lang.participle_endings)
+            and tok not in self.lang.not_participles)
 
     def opens_description(self, toks: list[str], i: int) -> bool:
         """The clause starting at token ``i`` is not the sentence's main event: it opens

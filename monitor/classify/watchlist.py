@@ -19,7 +19,7 @@ Scope = Literal["sentence", "context", "item"]
 Severity = Literal["low", "medium", "high", "critical"]
 ActorKind = Literal["person", "institution", "country", "capital", "adjective", "title",
                     "entity", "organisation"]
-GUARD_GROUPS = ("negation", "no_longer", "hedge", "intention", "discussion", "denial",
+GUARD_GROUPS = ("negation", "no_longer", "hedge", "intention", "discussion", "appeal", "denial",
                 "historical", "retrospective", "since", "after", "cause", "future",
                 "location", "gov_noun")
 _KIND_WEIGHT = {"person": 1.0, "institution": 1.0, "country": 1.0, "capital": 0.8,
@@ -97,6 +97,8 @@ class MilestoneType(_Model):
     status: str = "completed"              # default status when no future marker is seen
     description: str = ""
     rules: list[Rule] = Field(min_length=1)
+    allow: list[str] = []                  # guard groups not applied to any of its rules
+                                           # (a demand to cut staff is the event itself)
     suppressed_by: list[str] = []          # other types whose hit in the same sentence wins
     superseded_by: list[str] = []          # other types whose hit anywhere in the item wins
     # what tells two events of the type apart: the ambassador (envoy), the senior people
@@ -146,6 +148,16 @@ class Watchlist(_Model):
         return v
 
     @model_validator(mode="after")
+    def _type_allow(self) -> Watchlist:
+        """A type's ``allow`` applies to each of its rules."""
+        for mt in self.milestones.values():
+            if mt.allow:
+                object.__setattr__(mt, "rules", [
+                    r.model_copy(update={"allow": list(dict.fromkeys(r.allow + mt.allow))})
+                    for r in mt.rules])
+        return self
+
+    @model_validator(mode="after")
     def _references(self) -> Watchlist:
         ids = [a.id for a in self.actors]
         dup = sorted({i for i in ids if ids.count(i) > 1})
@@ -160,6 +172,9 @@ class Watchlist(_Model):
             if s not in self.sides:
                 raise _RefError("relevance.sides", f"unknown side {s!r}")
         for mid, mt in self.milestones.items():
+            for g in mt.allow:
+                if g not in GUARD_GROUPS:
+                    raise _RefError(f"milestones.{mid}.allow", f"unknown guard group {g!r}")
             for j, r in enumerate(mt.rules):
                 where = f"milestones.{mid}.rules[{j}]"
                 for key, groups in (("all", r.all), ("any", r.any), ("not", r.not_),

@@ -50,8 +50,28 @@ from monitor.policy import (
     is_local_outage,
     should_fetch_unconditionally,
 )
-from monitor.store import queries
 from monitor.store.db import sessions
+from monitor.store.feeds import (
+    FeedPatch,
+    FeedState,
+    attempt,
+    claim_due_feeds,
+    feed_patches,
+    prune_fetch_attempts,
+    record_attempts,
+    release_dead_leases,
+    release_feed,
+    sync_feeds,
+    update_feeds,
+)
+from monitor.store.items import (
+    StoredItem,
+    rows_by_id,
+    save_classification,
+    store_items,
+    unclassified_items,
+)
+from monitor.store.milestones import MilestoneCache, attach_source, is_source, withdraw_unsupported
 from monitor.store.tables import AlertRow, FeedRow, ItemRow, MilestoneRow
 from monitor.workers import (
     ClassifyShare,
@@ -160,7 +180,7 @@ class _Batch:
 class _Polled:
     """One feed of a batch between fetch and store."""
 
-    feed: queries.FeedState
+    feed: FeedState
     result: FetchResult
     conditional: bool
     started: datetime
@@ -229,11 +249,11 @@ class Pipeline:
     def sync_feeds(self) -> dict[str, list[str]]:
         """Match the feeds table to the config and free leases of crashed local processes."""
         with self.sessions.begin() as s:
-            freed = queries.release_dead_leases(s, host=socket.gethostname(), alive=_pid_alive,
+            freed = release_dead_leases(s, host=socket.gethostname(), alive=_pid_alive,
                                                 now=self.clock())
             if freed:
                 log.warning("dead_leases_released", count=freed)
-            return queries.sync_feeds(s, self.config, self.clock())
+            return sync_feeds(s, self.config, self.clock())
 
     async def poll_due(self, *, names: Sequence[str] | None = None,
                        ignore_schedule: bool = False) -> CycleSummary:
@@ -251,7 +271,7 @@ class Pipeline:
         ahead: _Batch | None = None
         failure: Exception | None = None
 
-        async def claim() -> list[queries.FeedState]:
+        async def claim() -> list[FeedState]:
             # A failed claim ends the cycle, but the batches in hand are still stored first.
             nonlocal failure
             if failure is not None:
@@ -293,27 +313,27 @@ class Pipeline:
         return total
 
     async def _claim_next(self, names: Sequence[str] | None, ignore: bool,
-                          done: set[int]) -> list[queries.FeedState]:
+                          done: set[int]) -> list[FeedState]:
         claimed = await asyncio.to_thread(self._claim, names, ignore, done)
         done.update(f.id for f in claimed)
         return claimed
 
-    def _start_batch(self, feeds: list[queries.FeedState]) -> _Batch:
+    def _start_batch(self, feeds: list[FeedState]) -> _Batch:
         batch = _Batch(asyncio.Event(), feeds=len(feeds))
         batch.task = asyncio.create_task(self._fetch_batch(feeds, batch))
         return batch
 
     def _claim(self, names: Sequence[str] | None, ignore: bool,
-               done: set[int]) -> list[queries.FeedState]:
+               done: set[int]) -> list[FeedState]:
         """Claim the next batch; feeds this call already polled are not claimed again."""
         with self.sessions.begin() as s:
-            return queries.claim_due_feeds(
+            return claim_due_feeds(
                 s, owner=self.owner, now=self.clock(),
                 lease=timedelta(seconds=self.config.schedule.lease),
                 limit=self.claim_size.size, names=names, ignore_schedule=ignore,
                 exclude=done)
 
-    async def _fetch_batch(self, feeds: list[queries.FeedState],
+    async def _fetch_batch(self, feeds: list[FeedState],
                            batch: _Batch) -> list[_Polled]:
         """Fetch every feed of a batch concurrently; each body is parsed as soon as it is in.
         ``batch.all_fetched`` is set once every fetch has ended (parsing may still be under
@@ -321,7 +341,7 @@ class Pipeline:
         now = self.clock()
         left = len(feeds)
 
-        async def one(feed: queries.FeedState) -> _Polled:
+        async def one(feed: FeedState) -> _Polled:
             nonlocal left
             try:
                 result, conditional = await self._fetch(feed, now)
@@ -365,7 +385,7 @@ class Pipeline:
         else:
             polled.crash = ParseCrash(done.crash or "parser failed")
 
-    async def _fetch(self, feed: queries.FeedState, now: datetime) -> tuple[FetchResult, bool]:
+    async def _fetch(self, feed: FeedState, now: datetime) -> tuple[FetchResult, bool]:
         conditional = not should_fetch_unconditionally(feed.last_unconditional_at, now,
                                                        self.policy)
         result = await self.fetcher.fetch(feed.url,
@@ -377,7 +397,7 @@ class Pipeline:
 
     def _release(self, feed_id: int) -> None:
         with self.sessions.begin() as s:
-            queries.release_feed(s, feed_id, self.owner)
+            release_feed(s, feed_id, self.owner)
 
     async def _store_batch(self, polled: list[_Polled]) -> CycleSummary:
         """Store a batch in one transaction; if that fails, feed by feed, each on its own."""
@@ -419,8 +439,8 @@ class Pipeline:
         after: list[Callable[[], None]] = []
         classify = self._classify_parsed(now, polled)
         with self.sessions.begin() as s:
-            rows = queries.feed_patches(s, [p.feed.id for p in polled])
-            stored = queries.store_items(
+            rows = feed_patches(s, [p.feed.id for p in polled])
+            stored = store_items(
                 s, [(p.feed.id, p.parsed.items) for p in polled if p.parsed is not None
                     and p.crash is None], now, classify=classify)
             new_by_feed: dict[int, int] = {}
@@ -431,8 +451,8 @@ class Pipeline:
             for p in polled:
                 self._finish_feed(s, rows[p.feed.id], p, outage, new_by_feed.get(p.feed.id, 0),
                                   now, summary, after, attempts)
-            queries.update_feeds(s, rows.values())
-            queries.record_attempts(s, attempts)
+            update_feeds(s, rows.values())
+            record_attempts(s, attempts)
         for fn in after:
             fn()
         return summary
@@ -454,13 +474,13 @@ class Pipeline:
                                             now=polled_at.get(id(it), now))
         return classify
 
-    def _detect(self, s: Session, stored: Sequence[queries.StoredItem], now: datetime,
+    def _detect(self, s: Session, stored: Sequence[StoredItem], now: datetime,
                 summary: CycleSummary, after: list[Callable[[], None]]) -> None:
         counts = {"true": 0, "false": 0}
         hits = [item.id for item in stored
                 if item.classification is not None and item.classification.milestones]
-        rows = queries.rows_by_id(s, ItemRow, hits)     # one query, not one per hit
-        cache = queries.MilestoneCache(s, self._widest_window)
+        rows = rows_by_id(s, ItemRow, hits)     # one query, not one per hit
+        cache = MilestoneCache(s, self._widest_window)
         for item in stored:
             c = item.classification
             assert c is not None
@@ -479,7 +499,7 @@ class Pipeline:
                     self.metrics.items_classified.labels(label).inc(n)
         after.append(count)
 
-    def _finish_feed(self, s: Session, row: queries.FeedPatch, p: _Polled, outage: bool,
+    def _finish_feed(self, s: Session, row: FeedPatch, p: _Polled, outage: bool,
                      new: int, now: datetime, summary: CycleSummary,
                      after: list[Callable[[], None]], attempts: list[dict[str, Any]]) -> None:
         feed, result = p.feed, p.result
@@ -508,7 +528,7 @@ class Pipeline:
                 row.silent_since = None
                 self._health_event(s, row, "recovered", now, "publishing again")
         seen = len(p.parsed.items) if p.parsed else 0
-        attempts.append(queries.attempt(
+        attempts.append(attempt(
             feed_id=feed.id, started_at=p.started, url=feed.url, status=result.status,
             outcome=outcome, duration=result.duration, nbytes=result.bytes_read, seen=seen,
             new=new, error=error, worker=self.owner))
@@ -528,7 +548,7 @@ class Pipeline:
                      next_check=decision.next_check_at.isoformat())
         after.append(emit)
 
-    def _update_feed(self, s: Session, row: queries.FeedPatch, result: FetchResult,
+    def _update_feed(self, s: Session, row: FeedPatch, result: FetchResult,
                      d: PollDecision, outcome: str, error: str | None, body_hash: str | None,
                      conditional: bool, now: datetime) -> None:
         was_unhealthy = row.unhealthy
@@ -557,7 +577,7 @@ class Pipeline:
             self._health_event(s, row, "recovered", now, "polled successfully again")
             row.unhealthy_since = None
 
-    def _health_event(self, s: Session, row: FeedRow | queries.FeedPatch, state: str,
+    def _health_event(self, s: Session, row: FeedRow | FeedPatch, state: str,
                       now: datetime, reason: str) -> None:
         alert = FeedHealthAlert(feed=row.name, url=row.current_url or row.url, state=state,
                                 since=now, reason=reason,
@@ -571,7 +591,7 @@ class Pipeline:
                              summary: CycleSummary) -> None:
         for row in rows:
             c = self.classifier.classify(item_text(row), now=now)
-            queries.save_classification(s, row, c, now)
+            save_classification(s, row, c, now)
             self.metrics.items_classified.labels(str(c.relevant).lower()).inc()
             if c.relevant:
                 summary.relevant += 1
@@ -581,14 +601,14 @@ class Pipeline:
                 summary.alerts_queued += queued
 
     def apply_milestones(self, s: Session, row: ItemRow, c: Classification, now: datetime,
-                         *, alert: bool, cache: queries.MilestoneCache | None = None,
+                         *, alert: bool, cache: MilestoneCache | None = None,
                          fresh: bool = False) -> tuple[int, int]:
         """Create or corroborate milestones for one item's hits; returns (new, alerts queued).
 
         ``cache`` serves candidates for a whole transaction; ``fresh`` says the item was
         inserted in this transaction (so it is no milestone's source yet).
         """
-        cache = cache or queries.MilestoneCache(s, self._widest_window)
+        cache = cache or MilestoneCache(s, self._widest_window)
         cfg = self.config.alerting
         max_age = timedelta(seconds=cfg.max_item_age) if cfg.max_item_age > 0 else None
         stale = (not alert) or ms_rules.is_stale(row.published, row.first_seen_at, max_age)
@@ -607,11 +627,11 @@ class Pipeline:
                 existing = s.get(MilestoneRow, decision.new_id)
                 if existing is not None:  # the same first report, reclassified
                     if existing.withdrawn_at is not None and \
-                            not queries.is_source(s, existing.id, row.id):
+                            not is_source(s, existing.id, row.id):
                         # withdrawn once, supported again by the current rules
                         existing.withdrawn_at = existing.withdrawn_reason = None
                         existing.sources = 1
-                        queries.attach_source(s, existing.id, row.id, hit.status, hit.evidence,
+                        attach_source(s, existing.id, row.id, hit.status, hit.evidence,
                                               hit.confidence, now, at, why)
                     continue
                 mrow = MilestoneRow(
@@ -625,7 +645,7 @@ class Pipeline:
                 s.add(mrow)
                 s.flush()                       # the sources row below refers to it
                 cache.created(mrow, row.story_id or row.id)
-                queries.attach_source(s, mrow.id, row.id, hit.status, hit.evidence,
+                attach_source(s, mrow.id, row.id, hit.status, hit.evidence,
                                       hit.confidence, now, at, why)
                 created += 1
                 self.metrics.milestones.labels(hit.watchlist, hit.type).inc()
@@ -635,11 +655,11 @@ class Pipeline:
                 found = s.get(MilestoneRow, decision.milestone_id)
                 assert found is not None
                 mrow = found
-                if not fresh and queries.is_source(s, mrow.id, row.id):
+                if not fresh and is_source(s, mrow.id, row.id):
                     continue
                 if cache.new_story(mrow.id, row.story_id or row.id):
                     mrow.sources += 1
-                queries.attach_source(s, mrow.id, row.id, hit.status, hit.evidence,
+                attach_source(s, mrow.id, row.id, hit.status, hit.evidence,
                                       hit.confidence, now, at, why)
                 mrow.last_seen_at = now
                 if decision.status_step:
@@ -678,13 +698,13 @@ class Pipeline:
             return 0
         cutoff = self.clock() - timedelta(seconds=keep)
         with self.sessions.begin() as s:
-            return queries.prune_fetch_attempts(s, before=cutoff, limit=10_000)
+            return prune_fetch_attempts(s, before=cutoff, limit=10_000)
 
     def classify_pending(self, limit: int = 500) -> int:
         """Classify items stored but not yet classified (left by a crash or an old version)."""
         now = self.clock()
         with self.sessions.begin() as s:
-            rows = queries.unclassified_items(s, limit)
+            rows = unclassified_items(s, limit)
             self._classify_and_detect(s, rows, now, CycleSummary())
             return len(rows)
 
@@ -709,11 +729,11 @@ class Pipeline:
                 hits: dict[int, set[tuple[str, str]]] = {}
                 for row in rows:
                     c = self.classifier.classify(item_text(row), now=now)
-                    queries.save_classification(s, row, c, now)
+                    save_classification(s, row, c, now)
                     hits[row.id] = {(m.watchlist, m.type) for m in c.milestones}
                     if c.milestones:
                         created += self.apply_milestones(s, row, c, now, alert=False)[0]
-                withdrawn += queries.withdraw_unsupported(s, hits, now, why)
+                withdrawn += withdraw_unsupported(s, hits, now, why)
                 done += len(rows)
                 last_id = rows[-1].id
 

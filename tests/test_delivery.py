@@ -13,8 +13,10 @@ from sqlalchemy import select
 from monitor.alerts.outbox import Deliverer, enqueue_digests, enqueue_milestone
 from monitor.alerts.render import verify
 from monitor.config import Config
-from monitor.store import queries
 from monitor.store.db import sessions
+from monitor.store.feeds import claim_due_feeds, sync_feeds
+from monitor.store.items import insert_items
+from monitor.store.milestones import attach_source
 from monitor.store.tables import AlertRow, DeliveryAttemptRow, ItemRow, MilestoneRow
 from tests.fixtures_alerts import RecordingHandler, SmtpServer, free_port
 from tests.servers import FeedServer, Reply
@@ -42,13 +44,13 @@ def seed(engine: Any, cfg: Config, *, title: str = "Senate confirms ambassador t
     mk = sessions(engine)
     feeds = Config.model_validate({"feeds": [{"name": "wire", "url": "https://wire.example.org/rss"}]})
     with mk.begin() as s:
-        queries.sync_feeds(s, feeds, NOW)
+        sync_feeds(s, feeds, NOW)
     with mk.begin() as s:
-        feed_id = queries.claim_due_feeds(s, owner="t", now=NOW, lease=timedelta(1),
+        feed_id = claim_due_feeds(s, owner="t", now=NOW, lease=timedelta(1),
                                           limit=1)[0].id
         from monitor.model import ParsedItem
 
-        (item,) = queries.insert_items(s, feed_id, [ParsedItem(
+        (item,) = insert_items(s, feed_id, [ParsedItem(
             identity="1", title=title, url="https://wire.example.org/1",
             link="https://wire.example.org/1", published=NOW)], NOW)
         ms = MilestoneRow(id="m1", watchlist="belarus-us", type=type_, key="", status="completed",
@@ -59,7 +61,7 @@ def seed(engine: Any, cfg: Config, *, title: str = "Senate confirms ambassador t
                           first_item_id=item.id, sources=1, alerted=True, stale=False)
         s.add(ms)
         s.flush()
-        queries.attach_source(s, "m1", item.id, "completed", ms.evidence, 0.9, NOW)
+        attach_source(s, "m1", item.id, "completed", ms.evidence, 0.9, NOW)
         enqueue_milestone(s, cfg, ms, NOW)
     return "m1"
 

@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 
 from monitor.config import Config, FeedConfig
 from monitor.model import ParsedItem
-from monitor.store import queries
 from monitor.store.db import (
     SQLITE_BUSY_MS,
     SQLITE_WAL_PAGES,
@@ -20,6 +19,14 @@ from monitor.store.db import (
     make_engine,
     sessions,
 )
+from monitor.store.feeds import (
+    attempt,
+    claim_due_feeds,
+    prune_fetch_attempts,
+    record_attempts,
+    sync_feeds,
+)
+from monitor.store.items import insert_items
 from monitor.store.tables import Base, FeedRow, ItemRow
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -61,15 +68,15 @@ def test_sqlite_connections_get_their_pragmas(sqlite_url: str) -> None:
 def test_items_stored_once_and_stories_linked(engine: Any) -> None:
     mk = sessions(engine)
     with mk.begin() as s:
-        queries.sync_feeds(s, config("a", "b"), NOW)
+        sync_feeds(s, config("a", "b"), NOW)
     with mk.begin() as s:
         a, b = (s.scalar(select(FeedRow.id).where(FeedRow.name == n)) for n in ("a", "b"))
-        rows = queries.insert_items(s, a, [item("1", "https://x.org/1"), item("2", None, "fp2"),
+        rows = insert_items(s, a, [item("1", "https://x.org/1"), item("2", None, "fp2"),
                                            item("1", "https://x.org/1")], NOW)
         assert len(rows) == 2
     with mk.begin() as s:
-        assert queries.insert_items(s, a, [item("1", "https://x.org/1")], NOW) == []
-        again = queries.insert_items(s, b, [item("x", "https://x.org/1"),
+        assert insert_items(s, a, [item("1", "https://x.org/1")], NOW) == []
+        again = insert_items(s, b, [item("x", "https://x.org/1"),
                                             item("y", None, "fp2"), item("z", None, "fp3")], NOW)
         assert len(again) == 3
     with mk() as s:
@@ -83,15 +90,15 @@ def test_items_stored_once_and_stories_linked(engine: Any) -> None:
 def test_sync_feeds_adds_changes_and_retires(engine: Any) -> None:
     mk = sessions(engine)
     with mk.begin() as s:
-        assert queries.sync_feeds(s, config("a", "b"), NOW)["added"] == ["a", "b"]
+        assert sync_feeds(s, config("a", "b"), NOW)["added"] == ["a", "b"]
     with mk.begin() as s:
-        out = queries.sync_feeds(s, config("b", "c"), NOW)
+        out = sync_feeds(s, config("b", "c"), NOW)
     assert out == {"added": ["c"], "changed": [], "removed": ["a"]}
     with mk() as s:
         a = s.scalar(select(FeedRow).where(FeedRow.name == "a"))
         assert a is not None and not a.enabled and a.disabled_reason == "removed from config"
     with mk.begin() as s:
-        queries.sync_feeds(s, config("a", "b", "c"), NOW)
+        sync_feeds(s, config("a", "b", "c"), NOW)
     with mk() as s:
         a = s.scalar(select(FeedRow).where(FeedRow.name == "a"))
         assert a is not None and a.enabled
@@ -100,19 +107,19 @@ def test_sync_feeds_adds_changes_and_retires(engine: Any) -> None:
 def test_claims_are_disjoint_and_leases_expire(engine: Any) -> None:
     mk = sessions(engine)
     with mk.begin() as s:
-        queries.sync_feeds(s, config(*[f"f{i}" for i in range(10)]), NOW)
+        sync_feeds(s, config(*[f"f{i}" for i in range(10)]), NOW)
     lease = timedelta(minutes=5)
     with mk.begin() as s:
-        one = queries.claim_due_feeds(s, owner="r1", now=NOW, lease=lease, limit=6)
+        one = claim_due_feeds(s, owner="r1", now=NOW, lease=lease, limit=6)
     with mk.begin() as s:
-        two = queries.claim_due_feeds(s, owner="r2", now=NOW, lease=lease, limit=6)
+        two = claim_due_feeds(s, owner="r2", now=NOW, lease=lease, limit=6)
     assert len(one) == 6 and len(two) == 4
     assert not {f.id for f in one} & {f.id for f in two}
     with mk.begin() as s:
-        assert queries.claim_due_feeds(s, owner="r3", now=NOW, lease=lease, limit=10) == []
+        assert claim_due_feeds(s, owner="r3", now=NOW, lease=lease, limit=10) == []
     later = NOW + lease + timedelta(seconds=1)  # r1 died: its feeds are claimed again
     with mk.begin() as s:
-        three = queries.claim_due_feeds(s, owner="r3", now=later, lease=lease, limit=10)
+        three = claim_due_feeds(s, owner="r3", now=later, lease=lease, limit=10)
     assert len(three) == 10
 
 
@@ -122,17 +129,17 @@ def test_a_claim_skips_the_feeds_it_is_told_to(engine: Any) -> None:
     otherwise takes back as stale, and feeds polled already when the schedule is ignored."""
     mk = sessions(engine)
     with mk.begin() as s:
-        queries.sync_feeds(s, config(*[f"f{i}" for i in range(1200)]), NOW)
+        sync_feeds(s, config(*[f"f{i}" for i in range(1200)]), NOW)
     lease = timedelta(minutes=5)
     taken: list[int] = []
     with mk.begin() as s:
-        while got := queries.claim_due_feeds(s, owner="r1", now=NOW, lease=lease, limit=100,
+        while got := claim_due_feeds(s, owner="r1", now=NOW, lease=lease, limit=100,
                                              ignore_schedule=True, exclude=taken):
             assert not {f.id for f in got} & set(taken)
             taken += [f.id for f in got]
     assert len(taken) == len(set(taken)) == 1200
     with mk.begin() as s:                   # the owner's own leases are taken back as stale
-        again = queries.claim_due_feeds(s, owner="r1", now=NOW, lease=lease, limit=2000,
+        again = claim_due_feeds(s, owner="r1", now=NOW, lease=lease, limit=2000,
                                         exclude=taken[:7])
     assert sorted(f.id for f in again) == sorted(taken[7:])
 
@@ -151,11 +158,11 @@ def test_a_claim_never_takes_more_than_its_limit_whatever_the_plan(pg_url: str) 
     mk = sessions(eng)
     try:
         with mk.begin() as s:
-            queries.sync_feeds(s, config(*[f"f{i}" for i in range(10)]), NOW)
+            sync_feeds(s, config(*[f"f{i}" for i in range(10)]), NOW)
         with mk.begin() as s:
             for knob in ("hashjoin", "mergejoin", "hashagg", "sort", "material"):
                 s.execute(text(f"SET LOCAL enable_{knob} = off"))
-            got = queries.claim_due_feeds(s, owner="r1", now=NOW,
+            got = claim_due_feeds(s, owner="r1", now=NOW,
                                           lease=timedelta(minutes=5), limit=5)
             leased = s.scalar(select(func.count()).select_from(FeedRow)
                               .where(FeedRow.lease_owner == "r1"))
@@ -180,7 +187,7 @@ def test_upgrade_from_the_first_revision_keeps_data(db_url: str) -> None:
     try:
         upgrade(eng, "0001")
         with sessions(eng).begin() as s:
-            queries.sync_feeds(s, config("a"), NOW)
+            sync_feeds(s, config("a"), NOW)
         upgrade(eng)
         assert current_revision(eng) != "0001"
         with sessions(eng)() as s:
@@ -198,7 +205,7 @@ def test_poll_records_default_missing_numbers_and_follow_new_feeds(engine: Any) 
     with mk.begin() as s:
         s.add(FeedRow(id=4242, name="new", url="http://example.org/new.xml",
                       created_at=NOW, next_check_at=NOW))   # pending: not flushed
-        queries.record_attempts(s, [queries.attempt(
+        record_attempts(s, [attempt(
             feed_id=4242, started_at=NOW, url="u", status=None, outcome="error",
             duration=None, nbytes=None, seen=None, new=None, error="x",  # type: ignore[arg-type]
             worker="w")])
@@ -213,15 +220,15 @@ def test_old_poll_records_are_pruned(engine: Any) -> None:
 
     mk = sessions(engine)
     with mk.begin() as s:
-        queries.sync_feeds(s, config("a"), NOW)
+        sync_feeds(s, config("a"), NOW)
     with mk.begin() as s:
         fid = s.scalar(select(FeedRow.id))
         for days in (40, 31, 1):
-            queries.record_attempts(s, [queries.attempt(
+            record_attempts(s, [attempt(
                 feed_id=fid, started_at=NOW - timedelta(days=days), url="u", status=200,
                 outcome="new", duration=0.1, nbytes=1, seen=1, new=1, error=None, worker="w")])
     with mk.begin() as s:
-        assert queries.prune_fetch_attempts(s, before=NOW - timedelta(days=30), limit=1) == 1
-        assert queries.prune_fetch_attempts(s, before=NOW - timedelta(days=30), limit=10) == 1
+        assert prune_fetch_attempts(s, before=NOW - timedelta(days=30), limit=1) == 1
+        assert prune_fetch_attempts(s, before=NOW - timedelta(days=30), limit=10) == 1
     with mk() as s:
         assert len(list(s.scalars(select(FetchAttemptRow.id)))) == 1

@@ -9,9 +9,17 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+import monitor.store.items as store_items_module
 from monitor.model import ParsedItem
-from monitor.store import queries
 from monitor.store.db import make_engine, sessions, upgrade
+from monitor.store.feeds import FeedPatch, feed_patches, update_feeds
+from monitor.store.items import (
+    _ItemInsert,
+    insert_items,
+    rows_by_id,
+    save_classification,
+    store_items,
+)
 from monitor.store.tables import FeedRow, ItemRow
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -64,14 +72,14 @@ def test_store_items_matches_insert_items_feed_by_feed(engine: Any) -> None:
         ids = _feeds(s)
         for batch in BATCHES:
             for name, items in batch:
-                queries.insert_items(s, ids[name], items, NOW)
+                insert_items(s, ids[name], items, NOW)
         expected = _dump(s, ids)
         s.rollback()
     with make.begin() as s:
         ids = _feeds(s)
         stored = []
         for batch in BATCHES:
-            stored += queries.store_items(s, [(ids[n], its) for n, its in batch], NOW)
+            stored += store_items(s, [(ids[n], its) for n, its in batch], NOW)
         got = _dump(s, ids)
     # ids may differ between the two runs only by a constant offset on PostgreSQL (sequences
     # do not roll back); compare with ids made relative to the first row.
@@ -81,7 +89,7 @@ def test_store_items_matches_insert_items_feed_by_feed(engine: Any) -> None:
     assert rel(got) == rel(expected)
     assert [x.item.identity for x in stored] == [r[2] for r in got]
     with make.begin() as s:                 # a repeat stores nothing
-        assert queries.store_items(s, [(ids["a"], BATCHES[0][0][1])], NOW) == []
+        assert store_items(s, [(ids["a"], BATCHES[0][0][1])], NOW) == []
 
 
 def test_a_row_another_transaction_stored_meanwhile_leaves_no_story_pointing_at_it(
@@ -94,17 +102,17 @@ def test_a_row_another_transaction_stored_meanwhile_leaves_no_story_pointing_at_
     make = sessions(engine)
     with make.begin() as s:
         ids = _feeds(s)
-        queries.store_items(s, [(ids["a"], [item(1, url="https://x.org/old")])], NOW)
+        store_items(s, [(ids["a"], [item(1, url="https://x.org/old")])], NOW)
     edited, other = item(1, url="https://x.org/new"), item(9, url="https://x.org/new")
     with make.begin() as s:
-        monkeypatch.setattr(queries, "_stored_pairs", lambda *_args: set())  # looked too early
-        stored = queries.store_items(s, [(ids["a"], [edited]), (ids["b"], [other])], NOW)
+        monkeypatch.setattr(store_items_module, "_stored_pairs", lambda *_args: set())  # looked too early
+        stored = store_items(s, [(ids["a"], [edited]), (ids["b"], [other])], NOW)
         monkeypatch.undo()
         assert [(x.feed_id, x.item.identity) for x in stored] == [(ids["b"], "g9")]
         row = s.get(ItemRow, stored[0].id)
         assert row is not None and row.story_id == row.id      # its own story, as without g1
         # Ids taken for the batch are the database's: rows stored its own way come after them.
-        later = queries.insert_items(s, ids["c"], [item(10, url="https://x.org/new")], NOW)
+        later = insert_items(s, ids["c"], [item(10, url="https://x.org/new")], NOW)
         assert later[0].id > row.id and later[0].story_id == row.id
 
 
@@ -117,11 +125,11 @@ def test_a_story_a_replica_committed_meanwhile_with_higher_ids_is_joined_not_spl
     make = sessions(engine)
     with make.begin() as s:
         ids = _feeds(s)
-        monkeypatch.setattr(queries, "_new_ids", lambda _conn, n: list(range(1000, 1000 + n)))
-        queries.store_items(s, [(ids["a"], [item(1, url="https://x.org/shared")])], NOW)
+        monkeypatch.setattr(store_items_module, "_new_ids", lambda _conn, n: list(range(1000, 1000 + n)))
+        store_items(s, [(ids["a"], [item(1, url="https://x.org/shared")])], NOW)
     with make.begin() as s:
-        monkeypatch.setattr(queries, "_new_ids", lambda _conn, n: list(range(500, 500 + n)))
-        stored = queries.store_items(s, [(ids["b"], [item(2, url="https://x.org/shared"),
+        monkeypatch.setattr(store_items_module, "_new_ids", lambda _conn, n: list(range(500, 500 + n)))
+        stored = store_items(s, [(ids["b"], [item(2, url="https://x.org/shared"),
                                                      item(3, fp="fp2")])], NOW)
         rows = {r.identity: (r.id, r.story_id) for r in s.scalars(select(ItemRow))}
     assert [x.id for x in stored] == [500, 501]
@@ -138,7 +146,7 @@ def test_lookups_of_more_values_than_one_statement_takes(engine: Any) -> None:
     many = [item(n) for n in range(600)]
     with make.begin() as s:
         ids = _feeds(s)
-        first = {x.item.identity: x.id for x in queries.store_items(s, [(ids["a"], many)], NOW)}
+        first = {x.item.identity: x.id for x in store_items(s, [(ids["a"], many)], NOW)}
     assert len(first) == 600
     others = [item(n) for n in range(1000, 1600)]
     classified: list[str] = []
@@ -147,7 +155,7 @@ def test_lookups_of_more_values_than_one_statement_takes(engine: Any) -> None:
         classified.append(it.identity)
         return None
     with make.begin() as s:
-        again = queries.store_items(
+        again = store_items(
             s, [(ids["a"], [*many, item(600)]),
                 (ids["b"], [*others, item(700, url="https://x.org/599"),
                             item(701, fp="fp598")])], NOW, classify=classify)
@@ -167,18 +175,18 @@ def test_an_identity_longer_than_its_column_is_found_again(engine: Any,
     must not be new at every poll (found in review: each poll took the conflict path, which
     rewrites the batch's story ids)."""
     relinked: list[object] = []
-    monkeypatch.setattr(queries, "_relink", lambda _s, rows: relinked.append(rows))
+    monkeypatch.setattr(store_items_module, "relink", lambda _s, rows: relinked.append(rows))
     long_id = ParsedItem(identity="g" * 700, title="Long", url="https://x.org/long",
                          link="https://x.org/long", summary="S", published=NOW, language="en",
                          fingerprint="fplong", raw={})
     make = sessions(engine)
     with make.begin() as s:
         ids = _feeds(s)
-        assert len(queries.store_items(s, [(ids["a"], [long_id])], NOW)) == 1
+        assert len(store_items(s, [(ids["a"], [long_id])], NOW)) == 1
     with make.begin() as s:
-        again = queries.store_items(s, [(ids["a"], [long_id, item(1)])], NOW)
+        again = store_items(s, [(ids["a"], [long_id, item(1)])], NOW)
         assert [x.item.identity for x in again] == ["g1"]
-        assert queries.insert_items(s, ids["a"], [long_id], NOW) == []
+        assert insert_items(s, ids["a"], [long_id], NOW) == []
     assert relinked == []
 
 
@@ -190,7 +198,7 @@ def test_store_items_writes_the_classification_in_the_row(engine: Any) -> None:
         ids = _feeds(s)
         c = Classification(id="", relevant=True, score=0.5, watchlists=("w",), actors=("x",),
                            milestones=(), versions={"w": "1"})
-        stored = queries.store_items(s, [(ids["a"], [item(1)])], NOW, classify=lambda it: c)
+        stored = store_items(s, [(ids["a"], [item(1)])], NOW, classify=lambda it: c)
         row = s.get(ItemRow, stored[0].id)
         assert row is not None
         assert (row.relevant, row.score, row.watchlists, row.actors, row.milestones,
@@ -228,17 +236,17 @@ def test_store_items_stores_the_same_bytes_as_the_orm(engine: Any) -> None:
     make = sessions(engine)
     with make.begin() as s:
         ids = _feeds(s)
-        rows = queries.insert_items(s, ids["a"], items, NOW)
+        rows = insert_items(s, ids["a"], items, NOW)
         for row, c in zip(rows, classes, strict=True):
             if c is not None:
-                queries.save_classification(s, row, c, NOW)
+                save_classification(s, row, c, NOW)
         s.flush()
         expected = _raw_rows(s)
         s.rollback()
     with make.begin() as s:
         ids = _feeds(s)
         by_id = dict(zip((it.identity for it in items), classes, strict=True))
-        queries.store_items(s, [(ids["a"], items)], NOW,
+        store_items(s, [(ids["a"], items)], NOW,
                             classify=lambda it: by_id[it.identity])  # type: ignore[arg-type,return-value]
         got = _raw_rows(s)
     assert got == expected
@@ -248,14 +256,14 @@ def test_store_items_in_fixed_size_statements(engine: Any, monkeypatch: pytest.M
                                               ) -> None:
     """341 items go in statements of 256, 64, 16, 4 and 1 rows on SQLite, of 100 rows of
     arrays here on PostgreSQL; every row keeps its own id."""
-    assert queries._ItemInsert.chunk_sizes(341) == [256, 64, 16, 4, 1]
-    assert queries._ItemInsert.chunk_sizes(0) == []
-    monkeypatch.setattr(queries._ItemInsert, "ARRAY_ROWS", 100)
+    assert _ItemInsert.chunk_sizes(341) == [256, 64, 16, 4, 1]
+    assert _ItemInsert.chunk_sizes(0) == []
+    monkeypatch.setattr(_ItemInsert, "ARRAY_ROWS", 100)
     make = sessions(engine)
     with make.begin() as s:
         ids = _feeds(s)
         many = [item(n) for n in range(341)]
-        stored = queries.store_items(s, [(ids["a"], many[:200]), (ids["b"], many[200:])], NOW)
+        stored = store_items(s, [(ids["a"], many[:200]), (ids["b"], many[200:])], NOW)
         assert [x.item.identity for x in stored] == [it.identity for it in many]
         rows = {r.id: r for r in s.scalars(select(ItemRow))}
         assert len(rows) == 341
@@ -294,7 +302,7 @@ def test_feed_patches_write_what_the_orm_writes(engine: Any) -> None:
         ids = _feeds(s)
     with make.begin() as s:
         for k in range(3):
-            rows = queries.rows_by_id(s, FeedRow, list(ids.values()))
+            rows = rows_by_id(s, FeedRow, list(ids.values()))
             for row in rows.values():
                 _poll(row, k)
             s.flush()
@@ -302,16 +310,16 @@ def test_feed_patches_write_what_the_orm_writes(engine: Any) -> None:
         s.rollback()
     with make.begin() as s:
         for k in range(3):
-            patches = queries.feed_patches(s, list(ids.values()))
+            patches = feed_patches(s, list(ids.values()))
             assert sorted(patches) == sorted(ids.values())
             for p in patches.values():
                 _poll(p, k)
-            queries.update_feeds(s, patches.values())
+            update_feeds(s, patches.values())
         assert _raw_feeds(s) == expected
 
 
 def test_feed_patch_refuses_what_it_cannot_write() -> None:
-    p = queries.FeedPatch({"id": 1, "name": "a", "polls": 0})
+    p = FeedPatch({"id": 1, "name": "a", "polls": 0})
     p.polls += 1
     p.etag = "x"
     assert (p.polls, p.etag, p.changes) == (1, "x", {"polls": 1, "etag": "x"})

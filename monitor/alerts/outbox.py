@@ -30,7 +30,15 @@ from monitor.fetch import AddressRefusedError, guarded_transport
 from monitor.log import get_logger
 from monitor.milestones import channel_wants
 from monitor.model import EvidenceSpan, FeedHealthAlert, MilestoneAlert, Reason, SourceRef
-from monitor.store import queries
+from monitor.store.items import items_with_feeds, relevant_item_ids
+from monitor.store.milestones import milestone_sources
+from monitor.store.outbox import (
+    claim_alerts,
+    enqueue_alert,
+    last_digest,
+    record_delivery,
+    set_last_digest,
+)
 from monitor.store.tables import AlertRow, MilestoneRow
 
 log = get_logger("monitor.alerts")
@@ -50,7 +58,7 @@ def enqueue_milestone(session: Session, config: Config, ms: MilestoneRow, now: d
                              min_severity=ch.min_severity, watchlist=ms.watchlist,
                              type_=ms.type, severity=ms.severity):
             continue
-        n += queries.enqueue_alert(session, channel=ch.name, event="milestone", dedupe_key=key,
+        n += enqueue_alert(session, channel=ch.name, event="milestone", dedupe_key=key,
                                    milestone_id=ms.id, payload={"step": step}, now=now)
     return n
 
@@ -65,7 +73,7 @@ def enqueue_feed_health(session: Session, config: Config, alert: FeedHealthAlert
             continue
         if ch.watchlists and alert.watchlists and not set(ch.watchlists) & set(alert.watchlists):
             continue
-        n += queries.enqueue_alert(session, channel=ch.name, event="feed_health", dedupe_key=key,
+        n += enqueue_alert(session, channel=ch.name, event="feed_health", dedupe_key=key,
                                    milestone_id=None, payload=_health_json(alert), now=now)
     return n
 
@@ -85,7 +93,7 @@ def milestone_alert(session: Session, ms: MilestoneRow) -> MilestoneAlert:
     """Build the alert of a milestone from the database, with its sources as they are now."""
     sources = tuple(SourceRef(title=i.title, url=i.url or i.link, feed=f.name,
                               published=i.published or i.first_seen_at, outlet=f.outlet)
-                    for i, f in queries.milestone_sources(session, ms.id))
+                    for i, f in milestone_sources(session, ms.id))
     at = EvidenceSpan.from_json(ms.evidence_at)
     return MilestoneAlert(id=ms.id, type=ms.type, type_title=ms.type_title,
                           watchlist=ms.watchlist, watchlist_version=ms.watchlist_version,
@@ -188,7 +196,7 @@ class Deliverer:
     def _claim(self, limit: int, ids: list[int] | None) -> list[_Prepared]:
         now = self.clock()
         with self.sessions.begin() as s:
-            rows = queries.claim_alerts(s, owner=self.owner, now=now, lease=timedelta(minutes=5),
+            rows = claim_alerts(s, owner=self.owner, now=now, lease=timedelta(minutes=5),
                                         limit=limit, channels=list(self.channels), ids=ids)
             out = []
             for r in rows:
@@ -252,7 +260,7 @@ class Deliverer:
     def _record(self, p: _Prepared, outcome: str, duration: float, status: int | None,
                 error: str | None, next_at: datetime | None) -> None:
         with self.sessions.begin() as s:
-            queries.record_delivery(s, p.alert_id, owner=self.owner, now=self.clock(),
+            record_delivery(s, p.alert_id, owner=self.owner, now=self.clock(),
                                     outcome=outcome, duration=duration, status=status,
                                     error=error, next_attempt_at=next_at)
 
@@ -327,9 +335,9 @@ def enqueue_digests(session: Session, config: Config, now: datetime) -> int:
     for ch in config.alerts.channels:
         if not ch.enabled or ch.mode != "digest" or "digest" not in ch.events:
             continue
-        last = queries.last_digest(session, ch.name)
+        last = last_digest(session, ch.name)
         if last is None:
-            queries.set_last_digest(session, ch.name, now)
+            set_last_digest(session, ch.name, now)
             continue
         if (now - last).total_seconds() < ch.digest_every:
             continue
@@ -339,12 +347,12 @@ def enqueue_digests(session: Session, config: Config, now: datetime) -> int:
         ms_ids = [m.id for m in ms_rows if channel_wants(
             watchlists=ch.watchlists, types=ch.types, min_severity=ch.min_severity,
             watchlist=m.watchlist, type_=m.type, severity=m.severity)]
-        item_ids = queries.relevant_item_ids(session, since=last, until=now,
+        item_ids = relevant_item_ids(session, since=last, until=now,
                                              watchlists=ch.watchlists, limit=200)
-        queries.set_last_digest(session, ch.name, now)
+        set_last_digest(session, ch.name, now)
         if not ms_ids and not item_ids:
             continue  # nothing is sent when there is nothing
-        n += queries.enqueue_alert(
+        n += enqueue_alert(
             session, channel=ch.name, event="digest", dedupe_key=f"digest:{now.isoformat()}",
             milestone_id=None, now=now,
             payload={"start": last.isoformat(), "end": now.isoformat(), "milestones": ms_ids,
@@ -356,7 +364,7 @@ def _load_digest(session: Session, payload: dict[str, Any]) -> Digest:
     rows = [session.get(MilestoneRow, mid) for mid in payload.get("milestones", [])]
     items = tuple(SourceRef(title=i.title, url=i.url or i.link, feed=f.name,
                             published=i.published or i.first_seen_at, outlet=f.outlet)
-                  for i, f in queries.items_with_feeds(session, payload.get("items", [])))
+                  for i, f in items_with_feeds(session, payload.get("items", [])))
     return Digest(start=datetime.fromisoformat(payload["start"]),
                   end=datetime.fromisoformat(payload["end"]),
                   milestones=tuple(milestone_alert(session, r) for r in rows if r is not None),

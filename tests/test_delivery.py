@@ -15,11 +15,11 @@ from monitor.alerts.render import verify
 from monitor.config import Config
 from monitor.store.db import sessions
 from monitor.store.feeds import claim_due_feeds, sync_feeds
-from monitor.store.items import insert_items
 from monitor.store.milestones import attach_source
 from monitor.store.tables import AlertRow, DeliveryAttemptRow, ItemRow, MilestoneRow
 from tests.fixtures_alerts import RecordingHandler, SmtpServer, free_port
 from tests.servers import FeedServer, Reply
+from tests.store_oracle import insert_items
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 

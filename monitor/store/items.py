@@ -52,39 +52,6 @@ def rows_by_id(session: Session, model: type[_Row], ids: Sequence[int]) -> dict[
     return out
 
 
-def insert_items(session: Session, feed_id: int, items: Sequence[ParsedItem],
-                 now: datetime) -> list[ItemRow]:
-    """Store the items this feed has not stored before; return the new rows (flushed, with ids).
-
-    Identity is unique per feed (a database constraint), so a concurrent or repeated poll cannot
-    store one twice; a story seen from another feed is linked by ``story_id``.
-    """
-    if not items:
-        return []
-    idents = list({stored_identity(i.identity) for i in items})
-    known: set[str] = set()
-    for chunk in chunks(idents, 500):
-        known.update(session.scalars(select(ItemRow.identity).where(
-            ItemRow.feed_id == feed_id, ItemRow.identity.in_(chunk))))
-    fresh: dict[str, ParsedItem] = {}
-    for it in items:
-        ident = stored_identity(it.identity)
-        if ident not in known and ident not in fresh:
-            fresh[ident] = it
-    if not fresh:
-        return []
-    rows = [ItemRow(feed_id=feed_id, identity=ident, url=it.url, link=it.link,
-                    title=it.title, summary=it.summary, content=it.content, author=it.author,
-                    language=it.language, published=it.published, first_seen_at=now,
-                    fingerprint=it.fingerprint, raw=it.raw, watchlists=[], actors=[],
-                    milestones=[])
-            for ident, it in fresh.items()]
-    session.add_all(rows)
-    session.flush()
-    _link_stories(session, rows)
-    return rows
-
-
 @dataclass(frozen=True)
 class StoredItem:
     """A row ``store_items`` inserted: its id, feed, the parsed item and its classification."""
@@ -98,12 +65,13 @@ class StoredItem:
 def store_items(session: Session, batch: Sequence[tuple[int, Sequence[ParsedItem]]],
                 now: datetime, classify: Callable[[ParsedItem], Classification] | None = None,
                 ) -> list[StoredItem]:
-    """Bulk ``insert_items`` for several feeds: statements of up to 256 new items.
+    """New items of several feeds in bulk: statements of up to 256 new items.
 
     Each new item is classified before the insert (``classify``) so its classification goes in
     the same row, with no UPDATE after. Rows another transaction stored meanwhile are skipped
     (ON CONFLICT DO NOTHING on the (feed, identity) constraint). Returns the rows inserted, in
-    feed order then document order, with stories linked as ``insert_items`` links them.
+    feed order then document order, with stories linked as the feed-by-feed reference links them
+    (``tests/store_oracle.py``).
 
     This is the cold cycle's hot path, so the rows go to the driver as they are (see
     ``_ItemInsert``) rather than through SQLAlchemy's per-row parameter processing, which cost
@@ -307,23 +275,6 @@ _SORTED_JSON = json.JSONEncoder(sort_keys=True)
 
 def _json_list(values: Sequence[Any]) -> str:
     return json.dumps(list(values)) if values else "[]"
-
-
-def _link_stories(session: Session, rows: Sequence[ItemRow]) -> None:
-    """Give each new item the id of the first item of the same story (URL or fingerprint)."""
-    urls = [r.url for r in rows if r.url]
-    prints = [r.fingerprint for r in rows if r.fingerprint]
-    first: dict[tuple[str, str], int] = {}
-    for col, values, tag in ((ItemRow.url, urls, "u"), (ItemRow.fingerprint, prints, "f")):
-        for chunk in chunks(values, 500):
-            q = (select(col, func.min(func.coalesce(ItemRow.story_id, ItemRow.id)))
-                 .where(col.in_(chunk)).group_by(col))
-            for value, sid in session.execute(q):
-                first[(tag, value)] = sid
-    for r in rows:
-        cands = [first.get(("u", r.url or "")), first.get(("f", r.fingerprint))]
-        ids = [c for c in cands if c is not None]
-        r.story_id = min(ids) if ids else r.id
 
 
 def save_classification(session: Session, row: ItemRow, c: Classification, now: datetime) -> None:

@@ -35,15 +35,15 @@ def relink(session: Session, stored: Sequence[StoredItem]) -> None:
 
 
 def story_ids(session: Session, stored: Sequence[StoredItem]) -> dict[int, int]:
-    """Story ids exactly as feed-by-feed ``insert_items`` calls would have set them.
+    """Story ids exactly as storing the batch feed by feed would have set them.
 
     Per feed, the first item of a story is the lowest story id of the stored rows that share
     its URL or fingerprint, if there are any; else the lowest of the story ids earlier feeds of
     this batch were given and the ids of this feed's own new rows. Without another writer the
-    stored rows' ids are all below the batch's, so that is the lowest of them all, as
-    ``insert_items`` takes it. The batch's ids are taken before the insert, though, and a
-    PostgreSQL replica may commit rows of the same story with higher ids meanwhile: the story
-    it stored first is kept rather than split in two (found in review, with two replicas).
+    stored rows' ids are all below the batch's, so that is the lowest of them all, as the
+    feed-by-feed reference (``tests/store_oracle.py``) takes it. The batch's ids are taken
+    before the insert, though, and a PostgreSQL replica may commit rows of the same story
+    with higher ids meanwhile: the story it stored first is kept rather than split in two.
     """
     urls = list(dict.fromkeys(s.item.url for s in stored if s.item.url))
     prints = list(dict.fromkeys(s.item.fingerprint for s in stored if s.item.fingerprint))

@@ -66,6 +66,7 @@ from monitor.store.feeds import (
 )
 from monitor.store.items import (
     StoredItem,
+    new_items,
     rows_by_id,
     save_classification,
     store_items,
@@ -440,9 +441,9 @@ class Pipeline:
         classify = self._classify_parsed(now, polled)
         with self.sessions.begin() as s:
             rows = feed_patches(s, [p.feed.id for p in polled])
-            stored = store_items(
-                s, [(p.feed.id, p.parsed.items) for p in polled if p.parsed is not None
-                    and p.crash is None], now, classify=classify)
+            fresh = new_items(s, [(p.feed.id, p.parsed.items) for p in polled
+                                  if p.parsed is not None and p.crash is None])
+            stored = store_items(s, [(f, it, classify(it)) for f, it in fresh], now)
             new_by_feed: dict[int, int] = {}
             for item in stored:
                 new_by_feed[item.feed_id] = new_by_feed.get(item.feed_id, 0) + 1

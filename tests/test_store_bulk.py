@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-import monitor.store.items as store_items_module
-from monitor.model import ParsedItem
+import monitor.store.items as items_mod
+from monitor.model import Classification, ParsedItem
 from monitor.store.db import make_engine, sessions, upgrade
 from monitor.store.feeds import FeedPatch, feed_patches, update_feeds
 from monitor.store.items import (
+    StoredItem,
     _ItemInsert,
+    new_items,
     rows_by_id,
     save_classification,
     store_items,
 )
 from monitor.store.tables import FeedRow, ItemRow
 from tests.store_oracle import insert_items
+
+
+def store(s: Any, batch: list[tuple[int, list[ParsedItem]]], now: datetime,
+          classify: Callable[[ParsedItem], Classification] | None = None) -> list[StoredItem]:
+    """The pipeline's two steps: look up which items are new, then insert those."""
+    fresh = new_items(s, batch)
+    return store_items(s, [(f, it, classify(it) if classify else None) for f, it in fresh], now)
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 COLUMNS = ("feed_id", "identity", "url", "link", "title", "summary", "content", "author",
@@ -79,7 +88,7 @@ def test_store_items_matches_insert_items_feed_by_feed(engine: Any) -> None:
         ids = _feeds(s)
         stored = []
         for batch in BATCHES:
-            stored += store_items(s, [(ids[n], its) for n, its in batch], NOW)
+            stored += store(s, [(ids[n], its) for n, its in batch], NOW)
         got = _dump(s, ids)
     # ids may differ between the two runs only by a constant offset on PostgreSQL (sequences
     # do not roll back); compare with ids made relative to the first row.
@@ -89,7 +98,7 @@ def test_store_items_matches_insert_items_feed_by_feed(engine: Any) -> None:
     assert rel(got) == rel(expected)
     assert [x.item.identity for x in stored] == [r[2] for r in got]
     with make.begin() as s:                 # a repeat stores nothing
-        assert store_items(s, [(ids["a"], BATCHES[0][0][1])], NOW) == []
+        assert store(s, [(ids["a"], BATCHES[0][0][1])], NOW) == []
 
 
 def test_a_row_another_transaction_stored_meanwhile_leaves_no_story_pointing_at_it(
@@ -102,11 +111,11 @@ def test_a_row_another_transaction_stored_meanwhile_leaves_no_story_pointing_at_
     make = sessions(engine)
     with make.begin() as s:
         ids = _feeds(s)
-        store_items(s, [(ids["a"], [item(1, url="https://x.org/old")])], NOW)
+        store(s, [(ids["a"], [item(1, url="https://x.org/old")])], NOW)
     edited, other = item(1, url="https://x.org/new"), item(9, url="https://x.org/new")
     with make.begin() as s:
-        monkeypatch.setattr(store_items_module, "_stored_pairs", lambda *_args: set())  # looked too early
-        stored = store_items(s, [(ids["a"], [edited]), (ids["b"], [other])], NOW)
+        monkeypatch.setattr(items_mod, "_stored_pairs", lambda *_args: set())  # looked too early
+        stored = store(s, [(ids["a"], [edited]), (ids["b"], [other])], NOW)
         monkeypatch.undo()
         assert [(x.feed_id, x.item.identity) for x in stored] == [(ids["b"], "g9")]
         row = s.get(ItemRow, stored[0].id)
@@ -125,11 +134,11 @@ def test_a_story_a_replica_committed_meanwhile_with_higher_ids_is_joined_not_spl
     make = sessions(engine)
     with make.begin() as s:
         ids = _feeds(s)
-        monkeypatch.setattr(store_items_module, "_new_ids", lambda _conn, n: list(range(1000, 1000 + n)))
-        store_items(s, [(ids["a"], [item(1, url="https://x.org/shared")])], NOW)
+        monkeypatch.setattr(items_mod, "_new_ids", lambda _conn, n: list(range(1000, 1000 + n)))
+        store(s, [(ids["a"], [item(1, url="https://x.org/shared")])], NOW)
     with make.begin() as s:
-        monkeypatch.setattr(store_items_module, "_new_ids", lambda _conn, n: list(range(500, 500 + n)))
-        stored = store_items(s, [(ids["b"], [item(2, url="https://x.org/shared"),
+        monkeypatch.setattr(items_mod, "_new_ids", lambda _conn, n: list(range(500, 500 + n)))
+        stored = store(s, [(ids["b"], [item(2, url="https://x.org/shared"),
                                                      item(3, fp="fp2")])], NOW)
         rows = {r.identity: (r.id, r.story_id) for r in s.scalars(select(ItemRow))}
     assert [x.id for x in stored] == [500, 501]
@@ -146,7 +155,7 @@ def test_lookups_of_more_values_than_one_statement_takes(engine: Any) -> None:
     many = [item(n) for n in range(600)]
     with make.begin() as s:
         ids = _feeds(s)
-        first = {x.item.identity: x.id for x in store_items(s, [(ids["a"], many)], NOW)}
+        first = {x.item.identity: x.id for x in store(s, [(ids["a"], many)], NOW)}
     assert len(first) == 600
     others = [item(n) for n in range(1000, 1600)]
     classified: list[str] = []
@@ -155,7 +164,7 @@ def test_lookups_of_more_values_than_one_statement_takes(engine: Any) -> None:
         classified.append(it.identity)
         return None
     with make.begin() as s:
-        again = store_items(
+        again = store(
             s, [(ids["a"], [*many, item(600)]),
                 (ids["b"], [*others, item(700, url="https://x.org/599"),
                             item(701, fp="fp598")])], NOW, classify=classify)
@@ -175,16 +184,16 @@ def test_an_identity_longer_than_its_column_is_found_again(engine: Any,
     must not be new at every poll (found in review: each poll took the conflict path, which
     rewrites the batch's story ids)."""
     relinked: list[object] = []
-    monkeypatch.setattr(store_items_module, "relink", lambda _s, rows: relinked.append(rows))
+    monkeypatch.setattr(items_mod, "relink", lambda _s, rows: relinked.append(rows))
     long_id = ParsedItem(identity="g" * 700, title="Long", url="https://x.org/long",
                          link="https://x.org/long", summary="S", published=NOW, language="en",
                          fingerprint="fplong", raw={})
     make = sessions(engine)
     with make.begin() as s:
         ids = _feeds(s)
-        assert len(store_items(s, [(ids["a"], [long_id])], NOW)) == 1
+        assert len(store(s, [(ids["a"], [long_id])], NOW)) == 1
     with make.begin() as s:
-        again = store_items(s, [(ids["a"], [long_id, item(1)])], NOW)
+        again = store(s, [(ids["a"], [long_id, item(1)])], NOW)
         assert [x.item.identity for x in again] == ["g1"]
         assert insert_items(s, ids["a"], [long_id], NOW) == []
     assert relinked == []
@@ -198,7 +207,7 @@ def test_store_items_writes_the_classification_in_the_row(engine: Any) -> None:
         ids = _feeds(s)
         c = Classification(id="", relevant=True, score=0.5, watchlists=("w",), actors=("x",),
                            milestones=(), versions={"w": "1"})
-        stored = store_items(s, [(ids["a"], [item(1)])], NOW, classify=lambda it: c)
+        stored = store(s, [(ids["a"], [item(1)])], NOW, classify=lambda it: c)
         row = s.get(ItemRow, stored[0].id)
         assert row is not None
         assert (row.relevant, row.score, row.watchlists, row.actors, row.milestones,
@@ -246,7 +255,7 @@ def test_store_items_stores_the_same_bytes_as_the_orm(engine: Any) -> None:
     with make.begin() as s:
         ids = _feeds(s)
         by_id = dict(zip((it.identity for it in items), classes, strict=True))
-        store_items(s, [(ids["a"], items)], NOW,
+        store(s, [(ids["a"], items)], NOW,
                             classify=lambda it: by_id[it.identity])  # type: ignore[arg-type,return-value]
         got = _raw_rows(s)
     assert got == expected
@@ -263,7 +272,7 @@ def test_store_items_in_fixed_size_statements(engine: Any, monkeypatch: pytest.M
     with make.begin() as s:
         ids = _feeds(s)
         many = [item(n) for n in range(341)]
-        stored = store_items(s, [(ids["a"], many[:200]), (ids["b"], many[200:])], NOW)
+        stored = store(s, [(ids["a"], many[:200]), (ids["b"], many[200:])], NOW)
         assert [x.item.identity for x in stored] == [it.identity for it in many]
         rows = {r.id: r for r in s.scalars(select(ItemRow))}
         assert len(rows) == 341

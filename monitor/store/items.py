@@ -62,30 +62,15 @@ class StoredItem:
     classification: Classification | None
 
 
-def store_items(session: Session, batch: Sequence[tuple[int, Sequence[ParsedItem]]],
-                now: datetime, classify: Callable[[ParsedItem], Classification] | None = None,
-                ) -> list[StoredItem]:
-    """New items of several feeds in bulk: statements of up to 256 new items.
-
-    Each new item is classified before the insert (``classify``) so its classification goes in
-    the same row, with no UPDATE after. Rows another transaction stored meanwhile are skipped
-    (ON CONFLICT DO NOTHING on the (feed, identity) constraint). Returns the rows inserted, in
-    feed order then document order, with stories linked as the feed-by-feed reference links them
-    (``tests/store_oracle.py``).
-
-    This is the cold cycle's hot path, so the rows go to the driver as they are (see
-    ``_ItemInsert``) rather than through SQLAlchemy's per-row parameter processing, which cost
-    more than the database's own work; the stored values are the same (tests/test_store_bulk).
-    The rows' ids are taken before the insert, as the database would give them (``_new_ids``),
-    so that each row is written once, with its story id: setting the story ids with an UPDATE
-    after the insert wrote every row twice, which on PostgreSQL (where a row's update is a new
-    row version, with new entries in the items' indexes) cost 20-30% of the server's work in
-    a cold cycle.
-    """
+def new_items(session: Session, batch: Sequence[tuple[int, Sequence[ParsedItem]]]
+              ) -> list[tuple[int, ParsedItem]]:
+    """The (feed id, item) pairs of ``batch`` that are not stored yet, each identity once
+    per feed, in feed order then document order: what ``store_items`` is then given, with
+    the classification of each."""
     fresh: list[tuple[int, ParsedItem]] = []
-    conn = session.connection()
-    known = _stored_pairs(conn, [(feed_id, ident) for feed_id, items in batch
-                                 for ident in {stored_identity(i.identity) for i in items}])
+    known = _stored_pairs(session.connection(),
+                          [(feed_id, ident) for feed_id, items in batch
+                           for ident in {stored_identity(i.identity) for i in items}])
     for feed_id, items in batch:
         seen: set[str] = set()
         for it in items:
@@ -93,11 +78,31 @@ def store_items(session: Session, batch: Sequence[tuple[int, Sequence[ParsedItem
             if (feed_id, ident) not in known and ident not in seen:
                 seen.add(ident)
                 fresh.append((feed_id, it))
+    return fresh
+
+
+def store_items(session: Session,
+                fresh: Sequence[tuple[int, ParsedItem, Classification | None]],
+                now: datetime) -> list[StoredItem]:
+    """Insert new items of several feeds (``new_items``), each with its classification in
+    the same row (no UPDATE after), in statements of up to 256 items. Rows another
+    transaction stored meanwhile are skipped (ON CONFLICT DO NOTHING on the (feed, identity)
+    constraint). Returns the rows inserted, in the order given, with stories linked as the
+    feed-by-feed reference links them (``tests/store_oracle.py``).
+
+    This is the cold cycle's hot path, so the rows go to the driver as they are (see
+    ``_ItemInsert``) rather than through SQLAlchemy's per-row parameter processing, which cost
+    more than the database's own work; the stored values are the same (tests/test_store_bulk).
+    The rows' ids are taken before the insert, as the database would give them (``_new_ids``),
+    so that each row is written once, with its story id: setting the story ids with an UPDATE
+    after the insert writes every row twice, and on PostgreSQL a row's update is a new row
+    version, with new entries in the items' indexes.
+    """
     if not fresh:
         return []
-    classes = [classify(it) if classify is not None else None for _, it in fresh]
-    pending = [StoredItem(id_, feed_id, it, c) for id_, (feed_id, it), c
-               in zip(_new_ids(conn, len(fresh)), fresh, classes, strict=True)]
+    conn = session.connection()
+    pending = [StoredItem(id_, feed_id, it, c) for id_, (feed_id, it, c)
+               in zip(_new_ids(conn, len(fresh)), fresh, strict=True)]
     links = story_ids(session, pending)
     insert_rows = _ItemInsert(conn.dialect, now)
     values = [insert_rows.values(p.id, links[p.id], p.feed_id, p.item, p.classification)

@@ -19,19 +19,15 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session
-
-from monitor import milestones as ms_rules
 from monitor.alerts.outbox import (
     Deliverer,
     DeliveryStats,
     enqueue_digests,
     enqueue_feed_health,
-    enqueue_milestone,
 )
 from monitor.classify import Classifier
 from monitor.config import Config
+from monitor.detect import Detector
 from monitor.fetch import Fetcher, FetchSettings
 from monitor.log import get_logger
 from monitor.metrics import Metrics
@@ -39,7 +35,6 @@ from monitor.model import (
     Classification,
     FeedHealthAlert,
     FetchResult,
-    ItemText,
     ParsedFeed,
     ParsedItem,
 )
@@ -50,13 +45,15 @@ from monitor.policy import (
     is_local_outage,
     should_fetch_unconditionally,
 )
-from monitor.store.db import sessions
+from monitor.store.db import Engine, Session, sessions
 from monitor.store.feeds import (
     FeedPatch,
     FeedState,
     attempt,
     claim_due_feeds,
+    feed_counts,
     feed_patches,
+    mark_silent,
     prune_fetch_attempts,
     record_attempts,
     release_dead_leases,
@@ -64,16 +61,9 @@ from monitor.store.feeds import (
     sync_feeds,
     update_feeds,
 )
-from monitor.store.items import (
-    StoredItem,
-    new_items,
-    rows_by_id,
-    save_classification,
-    store_items,
-    unclassified_items,
-)
-from monitor.store.milestones import MilestoneCache, attach_source, is_source, withdraw_unsupported
-from monitor.store.tables import AlertRow, FeedRow, ItemRow, MilestoneRow
+from monitor.store.items import new_items, store_items
+from monitor.store.outbox import backlog
+from monitor.store.tables import FeedRow
 from monitor.workers import (
     ClassifyShare,
     Job,
@@ -233,8 +223,7 @@ class Pipeline:
         self._feed_watchlists = {f.name: tuple(f.watchlists) for f in config.feeds}
         self.workers = workers or Workers(classifier,
                                           worker_count(config.schedule.parse_workers))
-        a = config.alerting
-        self._widest_window = timedelta(seconds=max([a.dedupe_window, *a.dedupe_windows.values()]))
+        self.detector = Detector(config, classifier)
         # Per feed, the identities of its last parse: their classification is not needed again.
         self._known: dict[int, bytes] = {}
         self.share = ClassifyShare()        # with workers: what the daemon classifies itself
@@ -447,7 +436,11 @@ class Pipeline:
             new_by_feed: dict[int, int] = {}
             for item in stored:
                 new_by_feed[item.feed_id] = new_by_feed.get(item.feed_id, 0) + 1
-            self._detect(s, stored, now, summary, after)
+            found = self.detector.detect(s, stored, now)
+            summary.relevant += found.relevant
+            summary.milestones_new += found.milestones_new
+            summary.alerts_queued += found.alerts_queued
+            after.append(lambda: found.count(self.metrics))
             attempts: list[dict[str, Any]] = []
             for p in polled:
                 self._finish_feed(s, rows[p.feed.id], p, outage, new_by_feed.get(p.feed.id, 0),
@@ -474,31 +467,6 @@ class Pipeline:
             return self.classifier.classify(parsed_item_text(it),
                                             now=polled_at.get(id(it), now))
         return classify
-
-    def _detect(self, s: Session, stored: Sequence[StoredItem], now: datetime,
-                summary: CycleSummary, after: list[Callable[[], None]]) -> None:
-        counts = {"true": 0, "false": 0}
-        hits = [item.id for item in stored
-                if item.classification is not None and item.classification.milestones]
-        rows = rows_by_id(s, ItemRow, hits)     # one query, not one per hit
-        cache = MilestoneCache(s, self._widest_window)
-        for item in stored:
-            c = item.classification
-            assert c is not None
-            counts[str(c.relevant).lower()] += 1
-            if c.relevant:
-                summary.relevant += 1
-            if c.milestones:
-                new, queued = self.apply_milestones(s, rows[item.id], c, now, alert=True,
-                                                    cache=cache, fresh=True)
-                summary.milestones_new += new
-                summary.alerts_queued += queued
-
-        def count() -> None:
-            for label, n in counts.items():
-                if n:
-                    self.metrics.items_classified.labels(label).inc(n)
-        after.append(count)
 
     def _finish_feed(self, s: Session, row: FeedPatch, p: _Polled, outage: bool,
                      new: int, now: datetime, summary: CycleSummary,
@@ -586,108 +554,15 @@ class Pipeline:
         enqueue_feed_health(s, self.config, alert, now)
         log.warning("feed_health_changed", feed=row.name, state=state, error=reason)
 
-    # -- classification and milestones ---------------------------------------------------
-
-    def _classify_and_detect(self, s: Session, rows: Sequence[ItemRow], now: datetime,
-                             summary: CycleSummary) -> None:
-        for row in rows:
-            c = self.classifier.classify(item_text(row), now=now)
-            save_classification(s, row, c, now)
-            self.metrics.items_classified.labels(str(c.relevant).lower()).inc()
-            if c.relevant:
-                summary.relevant += 1
-            if c.milestones:
-                new, queued = self.apply_milestones(s, row, c, now, alert=True)
-                summary.milestones_new += new
-                summary.alerts_queued += queued
-
-    def apply_milestones(self, s: Session, row: ItemRow, c: Classification, now: datetime,
-                         *, alert: bool, cache: MilestoneCache | None = None,
-                         fresh: bool = False) -> tuple[int, int]:
-        """Create or corroborate milestones for one item's hits; returns (new, alerts queued).
-
-        ``cache`` serves candidates for a whole transaction; ``fresh`` says the item was
-        inserted in this transaction (so it is no milestone's source yet).
-        """
-        cache = cache or MilestoneCache(s, self._widest_window)
-        cfg = self.config.alerting
-        max_age = timedelta(seconds=cfg.max_item_age) if cfg.max_item_age > 0 else None
-        stale = (not alert) or ms_rules.is_stale(row.published, row.first_seen_at, max_age)
-        event_at = row.published if row.published and row.published <= now else row.first_seen_at
-        created = queued = 0
-        for hit in c.milestones:
-            at = hit.evidence_at.to_json() if hit.evidence_at else None
-            why = hit.reason.to_json() if hit.reason else None
-            window = timedelta(seconds=cfg.dedupe_windows.get(hit.type, cfg.dedupe_window))
-            cands = cache.candidates(hit.watchlist, hit.type, event_at, window)
-            decision = ms_rules.decide(
-                hit, event_at=event_at, window=window,
-                candidates=[ms_rules.Candidate(m.id, m.key, m.status, m.event_at) for m in cands],
-                item_ident=f"{row.feed_id}:{row.identity}")
-            if decision.new_id is not None:
-                existing = s.get(MilestoneRow, decision.new_id)
-                if existing is not None:  # the same first report, reclassified
-                    if existing.withdrawn_at is not None and \
-                            not is_source(s, existing.id, row.id):
-                        # withdrawn once, supported again by the current rules
-                        existing.withdrawn_at = existing.withdrawn_reason = None
-                        existing.sources = 1
-                        attach_source(s, existing.id, row.id, hit.status, hit.evidence,
-                                              hit.confidence, now, at, why)
-                    continue
-                mrow = MilestoneRow(
-                    id=decision.new_id, watchlist=hit.watchlist, type=hit.type, key=decision.key,
-                    status=hit.status, severity=hit.severity, title=row.title or hit.evidence[:200],
-                    type_title=hit.title, evidence=hit.evidence, confidence=hit.confidence,
-                    actors=list(hit.actors), triggers=list(hit.triggers), rule=hit.rule,
-                    watchlist_version=c.versions.get(hit.watchlist, ""), event_at=event_at,
-                    first_seen_at=now, last_seen_at=now, first_item_id=row.id, sources=1,
-                    alerted=False, stale=stale, evidence_at=at, reason=why)
-                s.add(mrow)
-                s.flush()                       # the sources row below refers to it
-                cache.created(mrow, row.story_id or row.id)
-                attach_source(s, mrow.id, row.id, hit.status, hit.evidence,
-                                      hit.confidence, now, at, why)
-                created += 1
-                self.metrics.milestones.labels(hit.watchlist, hit.type).inc()
-                log.info("milestone_detected", milestone_id=mrow.id, type=hit.type,
-                         watchlist=hit.watchlist, item_id=row.id, stale=stale)
-            else:
-                found = s.get(MilestoneRow, decision.milestone_id)
-                assert found is not None
-                mrow = found
-                if not fresh and is_source(s, mrow.id, row.id):
-                    continue
-                if cache.new_story(mrow.id, row.story_id or row.id):
-                    mrow.sources += 1
-                attach_source(s, mrow.id, row.id, hit.status, hit.evidence,
-                                      hit.confidence, now, at, why)
-                mrow.last_seen_at = now
-                if decision.status_step:
-                    mrow.status = decision.status_step
-                    if (not stale and mrow.alerted
-                            and decision.status_step in cfg.realert_on_status):
-                        queued += enqueue_milestone(s, self.config, mrow, now,
-                                                    step=decision.status_step)
-            if not mrow.alerted and not mrow.stale and not stale \
-                    and mrow.sources >= cfg.min_sources:
-                queued += enqueue_milestone(s, self.config, mrow, now)
-                mrow.alerted = True
-        return created, queued
-
     def check_silence(self) -> int:
         """Flag feeds that published nothing new for ``alerting.feed_silence`` (0: off)."""
         silence = self.config.alerting.feed_silence
         if silence <= 0:
             return 0
         now = self.clock()
-        cutoff = now - timedelta(seconds=silence)
         with self.sessions.begin() as s:
-            rows = s.scalars(select(FeedRow).where(
-                FeedRow.enabled.is_(True), FeedRow.silent_since.is_(None),
-                func.coalesce(FeedRow.last_new_item_at, FeedRow.created_at) < cutoff)).all()
+            rows = mark_silent(s, now - timedelta(seconds=silence), now)
             for row in rows:
-                row.silent_since = now
                 self._health_event(s, row, "unhealthy", now,
                                    f"no new items for {int(silence // 3600)}h or more")
             return len(rows)
@@ -703,40 +578,14 @@ class Pipeline:
 
     def classify_pending(self, limit: int = 500) -> int:
         """Classify items stored but not yet classified (left by a crash or an old version)."""
-        now = self.clock()
-        with self.sessions.begin() as s:
-            rows = unclassified_items(s, limit)
-            self._classify_and_detect(s, rows, now, CycleSummary())
-            return len(rows)
+        found = self.detector.classify_pending(self.sessions, self.clock(), limit)
+        found.count(self.metrics)
+        return found.relevant + found.irrelevant
 
     def reclassify(self, *, since: datetime | None = None, batch: int = 500
                    ) -> tuple[int, int, int]:
-        """Rerun the current watchlists over stored items: new milestones found do not
-        alert, and milestones that no stored item supports any more are withdrawn (never
-        alerted). Returns (items, milestones created, milestones withdrawn)."""
-        now = self.clock()
-        done = created = withdrawn = 0
-        last_id = 0
-        why = "no stored item reports it under " + ", ".join(
-            f"{name} v{v}" for name, v in self.classifier.versions.items())
-        while True:
-            with self.sessions.begin() as s:
-                q = select(ItemRow).where(ItemRow.id > last_id).order_by(ItemRow.id).limit(batch)
-                if since is not None:
-                    q = q.where(func.coalesce(ItemRow.published, ItemRow.first_seen_at) >= since)
-                rows = list(s.scalars(q))
-                if not rows:
-                    return done, created, withdrawn
-                hits: dict[int, set[tuple[str, str]]] = {}
-                for row in rows:
-                    c = self.classifier.classify(item_text(row), now=now)
-                    save_classification(s, row, c, now)
-                    hits[row.id] = {(m.watchlist, m.type) for m in c.milestones}
-                    if c.milestones:
-                        created += self.apply_milestones(s, row, c, now, alert=False)[0]
-                withdrawn += withdraw_unsupported(s, hits, now, why)
-                done += len(rows)
-                last_id = rows[-1].id
+        """See ``Detector.reclassify``: (items, milestones created, milestones withdrawn)."""
+        return self.detector.reclassify(self.sessions, self.clock(), since=since, batch=batch)
 
     # -- alerts ----------------------------------------------------------------------------
 
@@ -750,17 +599,12 @@ class Pipeline:
     def refresh_gauges(self) -> None:
         now = self.clock()
         with self.sessions() as s:
-            backlog, oldest = s.execute(select(func.count(AlertRow.id), func.min(AlertRow.created_at))
-                                        .where(AlertRow.state == "pending")).one()
-            self.metrics.outbox_backlog.set(backlog or 0)
-            if oldest is not None and oldest.tzinfo is None:
-                oldest = oldest.replace(tzinfo=UTC)
-            self.metrics.outbox_oldest_seconds.set((now - oldest).total_seconds() if oldest else 0)
-            self.metrics.feeds_unhealthy.set(
-                s.scalar(select(func.count(FeedRow.id)).where(FeedRow.unhealthy.is_(True))) or 0)
-            self.metrics.feeds_disabled.set(
-                s.scalar(select(func.count(FeedRow.id)).where(FeedRow.enabled.is_(False),
-                                                              FeedRow.in_config.is_(True))) or 0)
+            pending, oldest = backlog(s)
+            unhealthy, disabled = feed_counts(s)
+        self.metrics.outbox_backlog.set(pending)
+        self.metrics.outbox_oldest_seconds.set((now - oldest).total_seconds() if oldest else 0)
+        self.metrics.feeds_unhealthy.set(unhealthy)
+        self.metrics.feeds_disabled.set(disabled)
 
 
 class ParseCrash(Exception):
@@ -783,9 +627,3 @@ def _as_error(result: FetchResult, error: str | None) -> FetchResult:
     from dataclasses import replace
 
     return replace(result, error=error or "unparseable feed", error_kind="parse")
-
-
-def item_text(row: ItemRow) -> ItemText:
-    return ItemText(id=str(row.id), title=row.title or "", summary=row.summary or "",
-                    content=row.content or "", published=row.published, language=row.language,
-                    url=row.url)

@@ -20,6 +20,24 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.errors import StoreError
 
+# Engine and Session are named here for the modules outside the store, which import no
+# SQLAlchemy of their own.
+__all__ = [
+    "SQLITE_BUSY_MS",
+    "Engine",
+    "Session",
+    "SingleProcessLock",
+    "alembic_config",
+    "current_revision",
+    "ensure_schema",
+    "is_empty",
+    "make_engine",
+    "migrations_dir",
+    "sessionmaker",
+    "sessions",
+    "upgrade",
+]
+
 SQLITE_BUSY_MS = 15000
 SQLITE_WAL_PAGES = 10000                 # see _sqlite_pragmas
 

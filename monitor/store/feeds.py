@@ -284,3 +284,22 @@ def release_dead_leases(session: Session, *, host: str, alive: Any, now: datetim
                                       .values(lease_owner=None, lease_until=None))
                 freed += res.rowcount or 0  # type: ignore[attr-defined]
     return freed
+
+
+def mark_silent(session: Session, cutoff: datetime, now: datetime) -> list[FeedRow]:
+    """Flag enabled feeds that published nothing new since ``cutoff`` (and were not flagged
+    yet) as silent since ``now``; returns them."""
+    rows = list(session.scalars(select(FeedRow).where(
+        FeedRow.enabled.is_(True), FeedRow.silent_since.is_(None),
+        func.coalesce(FeedRow.last_new_item_at, FeedRow.created_at) < cutoff)))
+    for row in rows:
+        row.silent_since = now
+    return rows
+
+
+def feed_counts(session: Session) -> tuple[int, int]:
+    """(feeds unhealthy, feeds of the config disabled)."""
+    unhealthy = session.scalar(select(func.count(FeedRow.id)).where(FeedRow.unhealthy.is_(True)))
+    disabled = session.scalar(select(func.count(FeedRow.id)).where(
+        FeedRow.enabled.is_(False), FeedRow.in_config.is_(True)))
+    return unhealthy or 0, disabled or 0

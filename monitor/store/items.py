@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from monitor.model import Classification, ParsedItem
+from monitor.model import Classification, ItemText, ParsedItem
 from monitor.store.sql import chunks, one_of, placeholder
 from monitor.store.stories import relink, story_ids
 from monitor.store.tables import (
@@ -314,3 +314,20 @@ def items_with_feeds(session: Session, ids: Sequence[int]) -> list[tuple[ItemRow
     q = (select(ItemRow, FeedRow).join(FeedRow, FeedRow.id == ItemRow.feed_id)
          .where(ItemRow.id.in_(list(ids))).order_by(ItemRow.first_seen_at, ItemRow.id))
     return [(i, f) for i, f in session.execute(q).tuples()]
+
+
+def items_after(session: Session, after_id: int, limit: int,
+                since: datetime | None = None) -> list[ItemRow]:
+    """Up to ``limit`` stored items with ids above ``after_id``, in id order; with ``since``,
+    those published (else first seen) then or later."""
+    q = select(ItemRow).where(ItemRow.id > after_id).order_by(ItemRow.id).limit(limit)
+    if since is not None:
+        q = q.where(func.coalesce(ItemRow.published, ItemRow.first_seen_at) >= since)
+    return list(session.scalars(q))
+
+
+def item_text(row: ItemRow) -> ItemText:
+    """A stored item as the classifier reads it."""
+    return ItemText(id=str(row.id), title=row.title or "", summary=row.summary or "",
+                    content=row.content or "", published=row.published, language=row.language,
+                    url=row.url)

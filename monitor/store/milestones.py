@@ -183,3 +183,15 @@ def milestone_sources(session: Session, milestone_id: str) -> list[tuple[ItemRow
          .where(MilestoneSourceRow.milestone_id == milestone_id)
          .order_by(func.coalesce(ItemRow.published, ItemRow.first_seen_at), ItemRow.id))
     return [(i, f) for i, f in session.execute(q).tuples()]
+
+
+def get_milestone(session: Session, milestone_id: str) -> MilestoneRow | None:
+    return session.get(MilestoneRow, milestone_id)
+
+
+def add_milestone(session: Session, **columns: Any) -> MilestoneRow:
+    """A new milestone row, written at once (its sources refer to it)."""
+    row = MilestoneRow(**columns)
+    session.add(row)
+    session.flush()
+    return row

@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (
-    and_,
-    or_,
-    select,
-)
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from monitor.store.tables import (
@@ -94,3 +90,12 @@ def set_last_digest(session: Session, channel: str, when: datetime) -> None:
         session.add(ChannelStateRow(channel=channel, last_digest_at=when))
     else:
         row.last_digest_at = when
+
+
+def backlog(session: Session) -> tuple[int, datetime | None]:
+    """(alerts pending, when the oldest of them was written)."""
+    count, oldest = session.execute(select(func.count(AlertRow.id), func.min(AlertRow.created_at))
+                                    .where(AlertRow.state == "pending")).one()
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=UTC)
+    return count or 0, oldest

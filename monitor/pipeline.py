@@ -23,7 +23,6 @@ from monitor.alerts.outbox import (
     Deliverer,
     DeliveryStats,
     enqueue_digests,
-    enqueue_feed_health,
 )
 from monitor.classify import Classifier
 from monitor.config import Config
@@ -33,27 +32,21 @@ from monitor.log import get_logger
 from monitor.metrics import Metrics
 from monitor.model import (
     Classification,
-    FeedHealthAlert,
     FetchResult,
-    ParsedFeed,
     ParsedItem,
 )
 from monitor.policy import (
-    PollDecision,
     PollPolicy,
-    decide_next_poll,
     is_local_outage,
     should_fetch_unconditionally,
 )
-from monitor.store.db import Engine, Session, sessions
+from monitor.polls import CycleSummary, Polled, PollRecorder
+from monitor.store.db import Engine, sessions
 from monitor.store.feeds import (
-    FeedPatch,
     FeedState,
-    attempt,
     claim_due_feeds,
     feed_counts,
     feed_patches,
-    mark_silent,
     prune_fetch_attempts,
     record_attempts,
     release_dead_leases,
@@ -63,7 +56,6 @@ from monitor.store.feeds import (
 )
 from monitor.store.items import new_items, store_items
 from monitor.store.outbox import backlog
-from monitor.store.tables import FeedRow
 from monitor.workers import (
     ClassifyShare,
     Job,
@@ -82,28 +74,6 @@ def utcnow() -> datetime:
 
 def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-@dataclass
-class CycleSummary:
-    feeds: int = 0
-    ok: int = 0
-    not_modified: int = 0
-    unchanged: int = 0
-    failed: int = 0
-    items_new: int = 0
-    relevant: int = 0
-    milestones_new: int = 0
-    alerts_queued: int = 0
-    local_outage: bool = False
-    errors: list[str] = field(default_factory=list)
-
-    def add(self, other: CycleSummary) -> None:
-        for name in ("feeds", "ok", "not_modified", "unchanged", "failed", "items_new",
-                     "relevant", "milestones_new", "alerts_queued"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.local_outage = self.local_outage or other.local_outage
-        self.errors.extend(other.errors)
 
 
 class ClaimSize:
@@ -156,7 +126,7 @@ class _Batch:
     feeds: int = 0
     cheap: int = 0                      # polls that came back 304 or unchanged
     started: float = field(default_factory=time.monotonic)
-    task: asyncio.Task[list[_Polled]] = field(init=False)
+    task: asyncio.Task[list[Polled]] = field(init=False)
 
     async def fetched(self) -> None:
         """Until every fetch of the batch has ended, or the batch task has (it failed)."""
@@ -165,22 +135,6 @@ class _Batch:
             await asyncio.wait((waiter, self.task), return_when=asyncio.FIRST_COMPLETED)
         finally:
             waiter.cancel()
-
-
-@dataclass
-class _Polled:
-    """One feed of a batch between fetch and store."""
-
-    feed: FeedState
-    result: FetchResult
-    conditional: bool
-    started: datetime
-    outcome: str = "error"
-    error: str | None = None
-    body_hash: str | None = None
-    parsed: ParsedFeed | None = None
-    classes: dict[str, Classification] = field(default_factory=dict)
-    crash: Exception | None = None
 
 
 def fetch_settings(config: Config) -> FetchSettings:
@@ -220,10 +174,10 @@ class Pipeline:
         self.deliverer = Deliverer(config, self.sessions, owner=self.owner, clock=clock,
                                    rng=self.rng, echo=echo,
                                    on_outcome=lambda ch, o: self.metrics.alerts.labels(ch, o).inc())
-        self._feed_watchlists = {f.name: tuple(f.watchlists) for f in config.feeds}
         self.workers = workers or Workers(classifier,
                                           worker_count(config.schedule.parse_workers))
         self.detector = Detector(config, classifier)
+        self.recorder = PollRecorder(config, self.policy, self.rng, self.owner, self.metrics)
         # Per feed, the identities of its last parse: their classification is not needed again.
         self._known: dict[int, bytes] = {}
         self.share = ClassifyShare()        # with workers: what the daemon classifies itself
@@ -324,14 +278,14 @@ class Pipeline:
                 exclude=done)
 
     async def _fetch_batch(self, feeds: list[FeedState],
-                           batch: _Batch) -> list[_Polled]:
+                           batch: _Batch) -> list[Polled]:
         """Fetch every feed of a batch concurrently; each body is parsed as soon as it is in.
         ``batch.all_fetched`` is set once every fetch has ended (parsing may still be under
         way); ``batch.cheap`` counts the 304 and unchanged polls by then."""
         now = self.clock()
         left = len(feeds)
 
-        async def one(feed: FeedState) -> _Polled:
+        async def one(feed: FeedState) -> Polled:
             nonlocal left
             try:
                 result, conditional = await self._fetch(feed, now)
@@ -339,7 +293,7 @@ class Pipeline:
                 left -= 1
                 if not left:
                     batch.all_fetched.set()
-            polled = _Polled(feed, replace(result, body=None), conditional, now)
+            polled = Polled(feed, replace(result, body=None), conditional, now)
             if result.ok and result.body is not None:
                 polled.body_hash = hashlib.sha256(result.body).hexdigest()
                 if polled.body_hash == feed.body_hash:
@@ -355,7 +309,7 @@ class Pipeline:
             return polled
         return list(await asyncio.gather(*(one(f) for f in feeds)))
 
-    async def _parse(self, polled: _Polled, body: bytes) -> None:
+    async def _parse(self, polled: Polled, body: bytes) -> None:
         """Parse (and classify what is new) in a worker; see monitor.workers."""
         result, feed = polled.result, polled.feed
         job = Job(body=body, url=result.final_url, headers=dict(result.headers),
@@ -389,7 +343,7 @@ class Pipeline:
         with self.sessions.begin() as s:
             release_feed(s, feed_id, self.owner)
 
-    async def _store_batch(self, polled: list[_Polled]) -> CycleSummary:
+    async def _store_batch(self, polled: list[Polled]) -> CycleSummary:
         """Store a batch in one transaction; if that fails, feed by feed, each on its own."""
         outage = is_local_outage([p.result for p in polled])
         if outage:
@@ -412,12 +366,12 @@ class Pipeline:
             summary.add(one)
         return summary
 
-    async def _store_failed(self, p: _Polled, exc: BaseException) -> CycleSummary:
+    async def _store_failed(self, p: Polled, exc: BaseException) -> CycleSummary:
         log.error("feed_processing_failed", feed=p.feed.name, error=str(exc), exc_info=exc)
         await asyncio.to_thread(self._release, p.feed.id)
         return CycleSummary(feeds=1, failed=1, errors=[f"{p.feed.name}: {exc}"])
 
-    def _store(self, polled: list[_Polled], outage: bool) -> CycleSummary:
+    def _store(self, polled: list[Polled], outage: bool) -> CycleSummary:
         """Store, classify and detect for fetched feeds, and update them, in one transaction.
 
         Items, their classification, milestones, outbox rows and the feeds' state commit
@@ -443,15 +397,15 @@ class Pipeline:
             after.append(lambda: found.count(self.metrics))
             attempts: list[dict[str, Any]] = []
             for p in polled:
-                self._finish_feed(s, rows[p.feed.id], p, outage, new_by_feed.get(p.feed.id, 0),
-                                  now, summary, after, attempts)
+                self.recorder.finish(s, rows[p.feed.id], p, outage,
+                                     new_by_feed.get(p.feed.id, 0), now, summary, after, attempts)
             update_feeds(s, rows.values())
             record_attempts(s, attempts)
         for fn in after:
             fn()
         return summary
 
-    def _classify_parsed(self, now: datetime, polled: Sequence[_Polled]
+    def _classify_parsed(self, now: datetime, polled: Sequence[Polled]
                          ) -> Callable[[ParsedItem], Classification]:
         """Classification of a new item: the worker's, else done here (the daemon's share of
         the work, or a worker's miss), as of the poll, as the worker would have done it."""
@@ -468,104 +422,9 @@ class Pipeline:
                                             now=polled_at.get(id(it), now))
         return classify
 
-    def _finish_feed(self, s: Session, row: FeedPatch, p: _Polled, outage: bool,
-                     new: int, now: datetime, summary: CycleSummary,
-                     after: list[Callable[[], None]], attempts: list[dict[str, Any]]) -> None:
-        feed, result = p.feed, p.result
-        if p.crash is not None:
-            # A crash in the parser is logged and the feed released, as at the per-feed boundary.
-            exc = p.crash
-            if row.lease_owner == self.owner:
-                row.lease_owner, row.lease_until = None, None
-            summary.failed += 1
-            summary.errors.append(f"{feed.name}: {exc}")
-            after.append(lambda: log.error("feed_processing_failed", feed=feed.name,
-                                           error=str(exc), exc_info=exc))
-            return
-        outcome, error = p.outcome, p.error if p.error is not None else result.error
-        failed = outcome == "error"
-        # A parse failure is the feed's failure, not the network's: policy sees an error.
-        policy_result = result if not (failed and result.ok) else _as_error(result, error)
-        decision = decide_next_poll(now=now, interval=feed.interval, failures=feed.failures,
-                                    result=policy_result, rng=self.rng, policy=self.policy,
-                                    local_outage=outage)
-        self._update_feed(s, row, result, decision, outcome, error, p.body_hash, p.conditional,
-                          now)
-        if new:
-            row.last_new_item_at = now
-            if row.silent_since is not None:
-                row.silent_since = None
-                self._health_event(s, row, "recovered", now, "publishing again")
-        seen = len(p.parsed.items) if p.parsed else 0
-        attempts.append(attempt(
-            feed_id=feed.id, started_at=p.started, url=feed.url, status=result.status,
-            outcome=outcome, duration=result.duration, nbytes=result.bytes_read, seen=seen,
-            new=new, error=error, worker=self.owner))
-        summary.items_new += new
-        field_name = {"new": "ok", "unchanged": "unchanged", "not_modified": "not_modified",
-                      "error": "failed"}[outcome]
-        setattr(summary, field_name, getattr(summary, field_name) + 1)
-        if failed:
-            summary.errors.append(f"{feed.name}: {error}")
-
-        def emit() -> None:
-            self.metrics.polls.labels(outcome).inc()
-            self.metrics.items_stored.inc(new)
-            log.info("feed_polled", feed=feed.name, url=feed.url, outcome=outcome,
-                     status=result.status, items=seen, new=new,
-                     duration=round(result.duration, 3), error=error,
-                     next_check=decision.next_check_at.isoformat())
-        after.append(emit)
-
-    def _update_feed(self, s: Session, row: FeedPatch, result: FetchResult,
-                     d: PollDecision, outcome: str, error: str | None, body_hash: str | None,
-                     conditional: bool, now: datetime) -> None:
-        was_unhealthy = row.unhealthy
-        row.polls += 1
-        row.last_polled_at = now
-        row.last_status = result.status
-        row.lease_owner, row.lease_until = None, None
-        row.next_check_at, row.failures, row.unhealthy = d.next_check_at, d.failures, d.unhealthy
-        if outcome == "error":
-            row.last_error, row.last_error_at = error, now
-        else:
-            row.last_success_at = now
-            if result.ok:  # a 304 keeps the validators it was asked with
-                row.etag, row.last_modified, row.body_hash = (result.etag, result.last_modified,
-                                                              body_hash)
-                if not conditional:
-                    row.last_unconditional_at = now
-            if result.permanent_redirect:
-                row.current_url = result.permanent_redirect
-        if d.disable:
-            row.enabled, row.disabled_reason = False, d.disable_reason
-        if row.unhealthy and not was_unhealthy:
-            row.unhealthy_since = now
-            self._health_event(s, row, "unhealthy", now, error or "failing")
-        elif was_unhealthy and not row.unhealthy:
-            self._health_event(s, row, "recovered", now, "polled successfully again")
-            row.unhealthy_since = None
-
-    def _health_event(self, s: Session, row: FeedRow | FeedPatch, state: str,
-                      now: datetime, reason: str) -> None:
-        alert = FeedHealthAlert(feed=row.name, url=row.current_url or row.url, state=state,
-                                since=now, reason=reason,
-                                watchlists=self._feed_watchlists.get(row.name, ()))
-        enqueue_feed_health(s, self.config, alert, now)
-        log.warning("feed_health_changed", feed=row.name, state=state, error=reason)
-
     def check_silence(self) -> int:
         """Flag feeds that published nothing new for ``alerting.feed_silence`` (0: off)."""
-        silence = self.config.alerting.feed_silence
-        if silence <= 0:
-            return 0
-        now = self.clock()
-        with self.sessions.begin() as s:
-            rows = mark_silent(s, now - timedelta(seconds=silence), now)
-            for row in rows:
-                self._health_event(s, row, "unhealthy", now,
-                                   f"no new items for {int(silence // 3600)}h or more")
-            return len(rows)
+        return self.recorder.check_silence(self.sessions, self.clock())
 
     def prune(self) -> int:
         """Delete poll records older than ``schedule.keep_fetch_attempts`` (a bounded batch)."""
@@ -621,9 +480,3 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _as_error(result: FetchResult, error: str | None) -> FetchResult:
-    from dataclasses import replace
-
-    return replace(result, error=error or "unparseable feed", error_kind="parse")

@@ -30,10 +30,10 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import text
 
 from bench.procmem import memory, tree_cpu
+from monitor.app import build_pipeline
 from monitor.classify import Classifier, load_watchlists
 from monitor.config import Config
 from monitor.log import setup_logging
-from monitor.pipeline import Pipeline
 from monitor.runtime import settle_gc
 from monitor.store.db import make_engine, upgrade
 
@@ -120,7 +120,7 @@ async def run(args: argparse.Namespace) -> None:
     db = Database(args.db)
     classifier = Classifier(load_watchlists([WATCHLIST]))
     config = bench_config(urls, db.url, schedule={"parse_workers": args.workers})
-    pipe = Pipeline(config, db.engine, classifier, echo=lambda s: None)
+    pipe = build_pipeline(config, db.engine, classifier, echo=lambda s: None)
     await asyncio.to_thread(pipe.sync_feeds)
     await pipe.workers.start()
     before = memory()

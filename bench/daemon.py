@@ -21,8 +21,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.cycles import WATCHLIST, Database, bench_config, log_to
 from bench.procmem import memory
+from monitor.app import build_pipeline
 from monitor.classify import Classifier, load_watchlists
-from monitor.pipeline import Pipeline
 from monitor.scheduler import Daemon
 
 
@@ -42,7 +42,7 @@ async def run(args: argparse.Namespace) -> None:
                               "timeout": "5s"}]})
     config = config.model_copy(update={"feeds": [f.model_copy(update={"interval": args.interval})
                                                  for f in config.feeds]})
-    warm = Pipeline(config, db.engine, classifier, echo=lambda s: None)
+    warm = build_pipeline(config, db.engine, classifier, echo=lambda s: None)
     await asyncio.to_thread(warm.sync_feeds)
     await warm.poll_due(ignore_schedule=True)
     await warm.deliver()

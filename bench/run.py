@@ -119,9 +119,10 @@ async def _bare_httpx(urls: list[str], concurrency: int, guarded: bool = False) 
 
 
 async def _our_fetcher(urls: list[str]) -> dict[str, float]:
-    from monitor.fetch import Fetcher, FetchSettings
+    from monitor.config import FetchConfig
+    from monitor.fetch import Fetcher
 
-    settings = FetchSettings(allow_private_networks=True, per_host_min_gap=0,
+    settings = FetchConfig(allow_private_networks=True, per_host_min_gap=0,
                              per_host_connections=20, max_connections=20)
     async with Fetcher(settings) as f:
         await f.fetch(urls[0])

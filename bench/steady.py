@@ -28,10 +28,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from monitor.app import build_pipeline
 from monitor.classify import Classifier, load_watchlists
 from monitor.config import Config
 from monitor.log import setup_logging
-from monitor.pipeline import Pipeline
 from monitor.store.db import make_engine, upgrade
 
 
@@ -46,7 +46,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     config = Config.model_validate(data)
     engine = make_engine(config.database.url)
     upgrade(engine)
-    pipe = Pipeline(config, engine, Classifier(load_watchlists(config.watchlist_paths())),
+    pipe = build_pipeline(config, engine, Classifier(load_watchlists(config.watchlist_paths())),
                     echo=lambda s: None)
     try:
         await asyncio.to_thread(pipe.sync_feeds)

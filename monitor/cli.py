@@ -42,15 +42,15 @@ class Ctx:
         return self._config
 
     def engine(self, *, read_only: bool = False) -> Engine:
-        from monitor.store.db import make_engine
+        """The database without a schema check (``db upgrade`` makes the schema)."""
+        from monitor.app import open_database
 
-        c = self.config.database
-        return make_engine(c.url, pool_size=c.pool_size, echo=c.echo, read_only=read_only)
+        return open_database(self.config, read_only=read_only, check=False)
 
     def classifier(self) -> Any:
-        from monitor.classify import classifier_for
+        from monitor.app import build_classifier
 
-        return classifier_for(self.config)
+        return build_classifier(self.config)
 
 
 def handle_errors(fn: F) -> F:
@@ -103,15 +103,9 @@ pass_ctx = click.make_pass_decorator(Ctx)
 
 
 def _prepared_engine(c: Ctx, *, auto: bool, read_only: bool = False) -> Engine:
-    from monitor.store.db import ensure_schema
+    from monitor.app import open_database
 
-    if read_only:
-        engine = c.engine(read_only=True)
-        ensure_schema(engine, auto=False)
-        return engine
-    engine = c.engine()
-    ensure_schema(engine, auto=auto)
-    return engine
+    return open_database(c.config, upgrade=auto and not read_only, read_only=read_only)
 
 
 # -- config and database ---------------------------------------------------------------------
@@ -208,7 +202,7 @@ def engine_is_sqlite(c: Ctx) -> bool:
 @handle_errors
 def poll(c: Ctx, once: bool, feeds: tuple[str, ...], no_deliver: bool) -> None:
     """Poll every enabled feed now (intervals ignored), detect, deliver pending alerts, exit."""
-    from monitor.pipeline import Pipeline
+    from monitor.app import build_pipeline
     from monitor.runtime import settle_gc
 
     config = c.config
@@ -220,7 +214,7 @@ def poll(c: Ctx, once: bool, feeds: tuple[str, ...], no_deliver: bool) -> None:
     engine = _prepared_engine(c, auto=engine_is_sqlite(c))
 
     async def go() -> tuple[Any, Any]:
-        pipe = Pipeline(config, engine, classifier, echo=click.echo)
+        pipe = build_pipeline(config, engine, classifier, echo=click.echo)
         try:
             await asyncio.to_thread(pipe.sync_feeds)
             await asyncio.to_thread(pipe.classify_pending)
@@ -543,11 +537,11 @@ def eval_cmd(c: Ctx, file: str, errors: bool) -> None:
 def reclassify_cmd(c: Ctx, since: str | None) -> None:
     """Rerun the current watchlists over stored items: milestones found do not alert, and
     milestones no stored item supports any more are withdrawn (recorded, never alerted)."""
-    from monitor.pipeline import Pipeline
+    from monitor.app import build_pipeline
 
     when = parse_since(since)
     engine = _prepared_engine(c, auto=engine_is_sqlite(c))
-    pipe = Pipeline(c.config, engine, c.classifier())
+    pipe = build_pipeline(c.config, engine, c.classifier())
     n, created, withdrawn = pipe.reclassify(since=when)
     asyncio.run(pipe.aclose())
     click.echo(f"reclassified {n} items; {created} new milestones (not alerted); "
@@ -635,12 +629,10 @@ def alerts_test(c: Ctx, channel: str) -> None:
 
 
 def _deliver_now(c: Ctx, engine: Engine, ids: list[int]) -> Any:
-    from monitor.alerts.outbox import Deliverer
-    from monitor.store.db import sessions
+    from monitor.app import build_deliverer
 
     async def go() -> Any:
-        async with Deliverer(c.config, sessions(engine), owner="cli",
-                             clock=lambda: datetime.now(UTC), echo=click.echo) as d:
+        async with build_deliverer(c.config, engine, owner="cli", echo=click.echo) as d:
             return await d.deliver_due(ids=ids)
 
     return asyncio.run(go())

@@ -41,6 +41,7 @@ import yarl
 from aiohttp.abc import ResolveResult
 from multidict import CIMultiDict
 
+from monitor.config import FetchConfig
 from monitor.model import FetchResult
 
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
@@ -54,22 +55,6 @@ _MAX_HEADER = 64 * 1024      # one header line (aiohttp's default of 8190 is tig
 _ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, "
            "application/rdf+xml;q=0.9, application/xml;q=0.9, text/xml;q=0.9, "
            "application/json;q=0.8, */*;q=0.5")
-
-
-@dataclass(frozen=True)
-class FetchSettings:
-    """Limits and identity of the fetcher; see CONTRACT.md for allow_private_networks."""
-
-    user_agent: str = "monitor/0.1 (+https://github.com/monitor; news milestone monitor)"
-    connect_timeout: float = 10.0
-    read_timeout: float = 20.0
-    total_timeout: float = 60.0
-    max_body_bytes: int = 10 * 1024 * 1024   # after decompression
-    max_connections: int = 20
-    per_host_connections: int = 2
-    per_host_min_gap: float = 1.0           # seconds between request starts to one host
-    max_redirects: int = 5
-    allow_private_networks: bool = False
 
 
 # --------------------------------------------------------------------------------------------
@@ -423,7 +408,7 @@ _MAX_KEPT_URL = 2_048                    # characters; longer ones are parsed at
 class Fetcher:
     """Fetch feeds with one pooled httpx.AsyncClient; use as an async context manager."""
 
-    def __init__(self, settings: FetchSettings, *, resolver: Resolver | None = None,
+    def __init__(self, settings: FetchConfig, *, resolver: Resolver | None = None,
                  clock: Callable[[], float] | None = None,
                  sleep: Callable[[float], Awaitable[Any]] | None = None,
                  dial: Dialer | None = None) -> None:

@@ -16,7 +16,7 @@ import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.alerts.outbox import (
@@ -27,7 +27,7 @@ from monitor.alerts.outbox import (
 from monitor.classify import Classifier
 from monitor.config import Config
 from monitor.detect import Detector
-from monitor.fetch import Fetcher, FetchSettings
+from monitor.fetch import Fetcher
 from monitor.log import get_logger
 from monitor.metrics import Metrics
 from monitor.model import (
@@ -62,18 +62,9 @@ from monitor.workers import (
     Workers,
     known_items,
     parsed_item_text,
-    worker_count,
 )
 
 log = get_logger("monitor.pipeline")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 class ClaimSize:
@@ -137,16 +128,6 @@ class _Batch:
             waiter.cancel()
 
 
-def fetch_settings(config: Config) -> FetchSettings:
-    f = config.fetch
-    return FetchSettings(user_agent=f.user_agent, connect_timeout=f.connect_timeout,
-                         read_timeout=f.read_timeout, total_timeout=f.total_timeout,
-                         max_body_bytes=f.max_body_bytes, max_connections=f.max_connections,
-                         per_host_connections=f.per_host_connections,
-                         per_host_min_gap=f.per_host_min_gap, max_redirects=f.max_redirects,
-                         allow_private_networks=f.allow_private_networks)
-
-
 def poll_policy(config: Config) -> PollPolicy:
     s = config.schedule
     return PollPolicy(max_backoff=s.max_backoff, unhealthy_after=s.unhealthy_after,
@@ -157,25 +138,22 @@ class Pipeline:
     """Polls feeds and delivers alerts for one process; replicas each run one."""
 
     def __init__(self, config: Config, engine: Engine, classifier: Classifier, *,
-                 fetcher: Fetcher | None = None, owner: str | None = None,
-                 clock: Callable[[], datetime] = utcnow, rng: random.Random | None = None,
-                 metrics: Metrics | None = None, workers: Workers | None = None,
-                 echo: Callable[[str], None] | None = None) -> None:
+                 fetcher: Fetcher, workers: Workers, deliverer: Deliverer, owner: str,
+                 clock: Callable[[], datetime], rng: random.Random,
+                 metrics: Metrics) -> None:
+        """Built by ``monitor.app.build_pipeline``."""
         self.config = config
         self.engine = engine
         self.sessions = sessions(engine)
         self.classifier = classifier
-        self.fetcher = fetcher or Fetcher(fetch_settings(config))
-        self.owner = owner or worker_id()
+        self.fetcher = fetcher
+        self.workers = workers
+        self.deliverer = deliverer
+        self.owner = owner
         self.clock = clock
-        self.rng = rng or random.Random()
-        self.metrics = metrics or Metrics()
+        self.rng = rng
+        self.metrics = metrics
         self.policy = poll_policy(config)
-        self.deliverer = Deliverer(config, self.sessions, owner=self.owner, clock=clock,
-                                   rng=self.rng, echo=echo,
-                                   on_outcome=lambda ch, o: self.metrics.alerts.labels(ch, o).inc())
-        self.workers = workers or Workers(classifier,
-                                          worker_count(config.schedule.parse_workers))
         self.detector = Detector(config, classifier)
         self.recorder = PollRecorder(config, self.policy, self.rng, self.owner, self.metrics)
         # Per feed, the identities of its last parse: their classification is not needed again.

@@ -19,15 +19,15 @@ from datetime import UTC, datetime
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobSubmissionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import Engine
 
-from monitor.classify import Classifier, classifier_for
+from monitor.app import build_classifier, build_pipeline
+from monitor.classify import Classifier
 from monitor.config import Config, load_config
 from monitor.errors import ConfigError
 from monitor.log import get_logger
 from monitor.metrics import Metrics
-from monitor.pipeline import Pipeline
 from monitor.runtime import settle_gc
+from monitor.store.db import Engine
 from monitor.web import Health, build_app, make_server
 
 log = get_logger("monitor.scheduler")
@@ -72,7 +72,7 @@ class Daemon:
         self.engine = engine
         self.config_path = config_path
         self.serve_http = serve_http
-        self.pipeline = Pipeline(config, engine, classifier, echo=echo)
+        self.pipeline = build_pipeline(config, engine, classifier, echo=echo)
         self.health = Health(engine, config.schedule.tick)
         self._stop = asyncio.Event()
         self._busy = asyncio.Lock()      # held while a job runs: shutdown waits for it
@@ -153,7 +153,7 @@ class Daemon:
             self._reload = False
             try:
                 config = load_config(self.config_path)
-                classifier = classifier_for(config)
+                classifier = build_classifier(config)
             except ConfigError as exc:
                 log.error("config_reload_failed", error=str(exc))
                 return
@@ -162,7 +162,7 @@ class Daemon:
                             error="database.url changes need a restart")
             old = self.pipeline
             self.config = config
-            new = Pipeline(config, self.engine, classifier, owner=old.owner,
+            new = build_pipeline(config, self.engine, classifier, owner=old.owner,
                            metrics=old.metrics, echo=old.deliverer.echo)
             await new.workers.start()       # the new watchlists' workers, before the swap
             self.pipeline = new

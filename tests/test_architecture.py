@@ -30,7 +30,8 @@ def test_core_modules_do_no_io(module: str) -> None:
 def test_the_daemon_does_not_load_the_parser() -> None:
     """Workers parse; the daemon's process imports no parser (about 8 MB of its memory)
     until it parses itself (``schedule.parse_workers: 0``)."""
-    code = ("import sys, monitor.cli, monitor.pipeline, monitor.scheduler, monitor.web; "
+    code = ("import sys, monitor.app, monitor.cli, monitor.pipeline, monitor.scheduler, "
+            "monitor.web; "
             "print(','.join(m for m in ('monitor.parse', 'feedparser', 'lxml', 'w3lib') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -12,10 +12,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from monitor.app import build_pipeline
 from monitor.classify import Classifier, load_watchlists
 from monitor.errors import ParseError
 from monitor.parse import parse_feed
-from monitor.pipeline import Pipeline
 from monitor.store.db import make_engine, upgrade
 from monitor.store.tables import FeedRow, ItemRow
 from tests.servers import FeedServer, Reply
@@ -52,7 +52,7 @@ def test_whole_corpus_ingests(shared_dir: Path, db_url: str, feed_server: FeedSe
     upgrade(engine)
 
     async def run() -> Any:
-        pipe = Pipeline(config, engine, Classifier(load_watchlists([WATCHLIST])),
+        pipe = build_pipeline(config, engine, Classifier(load_watchlists([WATCHLIST])),
                         clock=Clock(NOW), echo=lambda s: None)
         try:
             await asyncio.to_thread(pipe.sync_feeds)

@@ -17,11 +17,11 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from monitor.config import FetchConfig
 from monitor.errors import ParseError
 from monitor.fetch import (
     AddressRefusedError,
     Fetcher,
-    FetchSettings,
     guarded_transport,
     is_public_address,
     parse_retry_after,
@@ -37,14 +37,14 @@ RSS = (b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><titl
 FAKE_PUBLIC = "93.184.215.14"     # what our test resolver says public.example is
 
 
-def local_settings(**overrides: Any) -> FetchSettings:
+def local_settings(**overrides: Any) -> FetchConfig:
     values: dict[str, Any] = {"allow_private_networks": True, "per_host_min_gap": 0.0,
                               "connect_timeout": 2.0, "read_timeout": 2.0, "total_timeout": 5.0}
     values.update(overrides)
-    return FetchSettings(**values)
+    return FetchConfig(**values)
 
 
-def run(make: Callable[[Fetcher], Awaitable[T]], settings: FetchSettings | None = None,
+def run(make: Callable[[Fetcher], Awaitable[T]], settings: FetchConfig | None = None,
         **kwargs: Any) -> T:
     async def main() -> T:
         async with Fetcher(settings or local_settings(), **kwargs) as fetcher:
@@ -52,7 +52,7 @@ def run(make: Callable[[Fetcher], Awaitable[T]], settings: FetchSettings | None 
     return asyncio.run(main())
 
 
-def fetch(url: str, settings: FetchSettings | None = None, **kwargs: Any) -> FetchResult:
+def fetch(url: str, settings: FetchConfig | None = None, **kwargs: Any) -> FetchResult:
     options = {k: kwargs.pop(k) for k in ("etag", "last_modified") if k in kwargs}
     return run(lambda f: f.fetch(url, **options), settings, **kwargs)
 

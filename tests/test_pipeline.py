@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from monitor.app import build_pipeline
 from monitor.classify import Classifier, load_watchlists
 from monitor.config import Config
 from monitor.digest import Digest, Job
@@ -72,7 +73,7 @@ def run(db_url: str, classifier: Classifier) -> Iterator[Callable[..., Any]]:
 
     def go(config: Config, clock: Clock, fn: Callable[[Pipeline], Any]) -> Any:
         async def main() -> Any:
-            pipe = Pipeline(config, engine, classifier, clock=clock, echo=lambda s: None)
+            pipe = build_pipeline(config, engine, classifier, clock=clock, echo=lambda s: None)
             try:
                 await asyncio.to_thread(pipe.sync_feeds)
                 return await fn(pipe)
@@ -343,7 +344,7 @@ def test_reclassify_withdraws_what_the_rules_no_longer_find(
 
     def reclassify(clf: Classifier) -> tuple[int, int, int]:
         async def main() -> tuple[int, int, int]:
-            pipe = Pipeline(config, engine, clf, clock=Clock(NOW), echo=lambda s: None)
+            pipe = build_pipeline(config, engine, clf, clock=Clock(NOW), echo=lambda s: None)
             try:
                 out = await asyncio.to_thread(pipe.reclassify)
                 await pipe.deliver()

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from monitor.alerts.render import verify
+from monitor.app import build_pipeline
 from monitor.classify import Classifier, load_watchlists
-from monitor.pipeline import Pipeline
 from monitor.store.db import make_engine, upgrade
 from tests.feedgen import rss
 from tests.servers import FeedServer, Reply, Request
@@ -59,7 +59,7 @@ def replay(rows: list[dict[str, Any]], server: FeedServer, db_url: str) -> dict[
     clock = Clock(datetime.combine(days[0], datetime.min.time(), UTC))
 
     async def run() -> None:
-        pipe = Pipeline(config, engine, classifier, clock=clock, echo=lambda s: None)
+        pipe = build_pipeline(config, engine, classifier, clock=clock, echo=lambda s: None)
         try:
             await asyncio.to_thread(pipe.sync_feeds)
             for day in days:

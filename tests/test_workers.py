@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from monitor.app import build_pipeline
 from monitor.classify import Classifier, load_watchlists
 from monitor.config import Config
 from monitor.digest import digest, parsed_item_text
@@ -204,7 +205,7 @@ def doomed_pipeline(tmp_path: Path, feed_server: FeedServer,
                 return await _Doomed.digest(_doomed, job)
             return await super().digest(job)
     _doomed = _Doomed(classifier, 1)
-    pipe = Pipeline(config, engine, classifier, workers=KillsBad(classifier, 1))
+    pipe = build_pipeline(config, engine, classifier, workers=KillsBad(classifier, 1))
     yield pipe, engine
     _run(_doomed.aclose())
     engine.dispose()
@@ -296,7 +297,7 @@ def test_items_the_daemon_classifies_are_stored_as_the_workers_would(
             "database": {"url": url}, "watchlists": [str(WATCHLIST)],
             "feeds": [{"name": f"s{i}", "url": u} for i, u in enumerate(urls)],
             "fetch": {"allow_private_networks": True}})
-        pipe = Pipeline(config, engine, classifier, workers=Workers(classifier, 1),
+        pipe = build_pipeline(config, engine, classifier, workers=Workers(classifier, 1),
                         clock=lambda: NOW)
 
         async def go() -> Any:

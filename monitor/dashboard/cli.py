@@ -41,9 +41,9 @@ def web(c: Any, listen: str | None) -> None:
 def _web(c: Any, listen: str | None) -> None:
     import uvicorn
 
+    from monitor.app import open_database
     from monitor.config import HttpConfig
     from monitor.dashboard import build_web_app, check_access_config
-    from monitor.store.db import ensure_schema
 
     config = c.config
     if listen:
@@ -53,10 +53,9 @@ def _web(c: Any, listen: str | None) -> None:
             raise click.BadParameter(str(exc).splitlines()[-1], param_hint="--listen") from None
         config = config.model_copy(update={"http": http})
     check_access_config(config)
-    engine = c.engine()
+    # like `run` and `poll`: an empty or old SQLite file is upgraded; PostgreSQL is checked
+    engine = open_database(config)
     try:
-        # like `run` and `poll`: an empty or old SQLite file is upgraded; PostgreSQL is checked
-        ensure_schema(engine, auto=engine.dialect.name == "sqlite")
         app = build_web_app(engine, config)
         host, _, port = config.http.listen.rpartition(":")
         click.echo(f"dashboard: http://{host}:{port}/", err=True)
@@ -88,11 +87,10 @@ def _demo(listen: str, watchlist_path: str | None, database: str | None,
           exit_after: float | None) -> None:
     import tempfile
 
-    from monitor.classify import classifier_for
+    from monitor.app import build_classifier, open_database
     from monitor.dashboard.demo import DemoFeedServer, demo_config, find_watchlist
     from monitor.log import setup_logging
     from monitor.scheduler import Daemon
-    from monitor.store.db import ensure_schema, make_engine
 
     setup_logging("warning", "auto")  # the demo's output is its alerts, not the daemon's log
     watchlist = Path(watchlist_path) if watchlist_path else find_watchlist()
@@ -109,10 +107,9 @@ def _demo(listen: str, watchlist_path: str | None, database: str | None,
     with tempfile.TemporaryDirectory(prefix="monitor-demo-") as tmp:
         url = database or f"sqlite:///{Path(tmp) / 'demo.db'}"
         config = demo_config(feeds.base, url, watchlist, f"{host}:{port}")
-        classifier = classifier_for(config)
-        engine = make_engine(url)
+        classifier = build_classifier(config)
+        engine = open_database(config, upgrade=True)
         try:
-            ensure_schema(engine, auto=True)
             daemon = Daemon(config, engine, classifier, config_path=None, serve_http=True,
                             echo=click.echo)
             click.echo(f"monitor demo: sample feeds at {feeds.base}/ ; alerts print below.")

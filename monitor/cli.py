@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from sqlalchemy import Engine, func, select
 
 from monitor.config import Config, load_config, parse_duration, redact
 from monitor.errors import ConfigError, MonitorError, StoreError
 from monitor.log import get_logger, setup_logging
+from monitor.store.db import Engine
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = get_logger("monitor.cli")
@@ -72,13 +72,13 @@ def handle_errors(fn: F) -> F:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
         except Exception as exc:  # the database layer and others: a runtime failure
-            from sqlalchemy.exc import SQLAlchemyError
+            from monitor.store.db import database_error
 
-            if isinstance(exc, SQLAlchemyError):
-                msg = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-                click.echo(f"error: database: {msg}", err=True)
-                sys.exit(1)
-            raise
+            msg = database_error(exc)
+            if msg is None:
+                raise
+            click.echo(f"error: database: {msg}", err=True)
+            sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
 
@@ -266,17 +266,15 @@ def _ago(dt: datetime | None, now: datetime) -> str:
 @handle_errors
 def feeds_cmd(c: Ctx, as_json: bool) -> None:
     """Each feed's health: last success, last error, failures, next poll, items."""
-    from monitor.store.tables import FeedRow, ItemRow
+    from monitor.store.db import sessions
+    from monitor.store.feeds import feeds_with_counts
 
     engine = _prepared_engine(c, auto=False, read_only=True)
     now = datetime.now(UTC)
-    with engine.connect() as conn:
-        counts = dict(conn.execute(select(ItemRow.feed_id, func.count()).group_by(ItemRow.feed_id))
-                      .tuples().all())
-    from sqlalchemy.orm import Session
-
-    with Session(engine) as s:
-        rows = list(s.scalars(select(FeedRow).order_by(FeedRow.name)))
+    with sessions(engine)() as s:
+        listed = feeds_with_counts(s)
+    rows = [r for r, _n in listed]
+    counts = {r.id: n for r, n in listed}
     out: list[dict[str, Any]] = [{"name": r.name, "url": r.current_url or r.url,
                                   "enabled": r.enabled,
             "in_config": r.in_config, "disabled_reason": r.disabled_reason,
@@ -328,23 +326,13 @@ def parse_since(value: str | None) -> datetime | None:
 def items_cmd(c: Ctx, as_json: bool, since: str | None, feed: str | None, relevant: bool,
               limit: int) -> None:
     """Stored items, newest first."""
-    from monitor.store.tables import FeedRow, ItemRow
+    from monitor.store.db import sessions
+    from monitor.store.items import item_listing
 
     when = parse_since(since)
     engine = _prepared_engine(c, auto=False, read_only=True)
-    when_col = func.coalesce(ItemRow.published, ItemRow.first_seen_at)
-    q = (select(ItemRow, FeedRow.name).join(FeedRow, FeedRow.id == ItemRow.feed_id)
-         .order_by(when_col.desc(), ItemRow.id.desc()).limit(limit))
-    if when is not None:
-        q = q.where(when_col >= when)
-    if feed:
-        q = q.where(FeedRow.name == feed)
-    if relevant:
-        q = q.where(ItemRow.relevant.is_(True))
-    from sqlalchemy.orm import Session
-
-    with Session(engine) as s:
-        rows = s.execute(q).tuples().all()
+    with sessions(engine)() as s:
+        rows = item_listing(s, since=when, feed=feed, relevant=relevant, limit=limit)
     out: list[dict[str, Any]] = [{"id": i.id, "feed": name, "title": i.title,
                                   "url": i.url or i.link,
             "published": _iso(i.published), "first_seen": _iso(i.first_seen_at),
@@ -369,20 +357,14 @@ def items_cmd(c: Ctx, as_json: bool, since: str | None, feed: str | None, releva
 @handle_errors
 def milestones_cmd(c: Ctx, as_json: bool, watchlist: str | None, show_id: str | None) -> None:
     """Detected milestones, newest first."""
-    from sqlalchemy.orm import Session
-
     from monitor.alerts.outbox import milestone_alert
-    from monitor.store.tables import MilestoneRow
+    from monitor.store.db import sessions
+    from monitor.store.milestones import milestone_listing
 
     engine = _prepared_engine(c, auto=False, read_only=True)
-    q = select(MilestoneRow).order_by(MilestoneRow.event_at.desc(), MilestoneRow.id)
-    if watchlist:
-        q = q.where(MilestoneRow.watchlist == watchlist)
-    if show_id:
-        q = q.where(MilestoneRow.id.startswith(show_id))
     out: list[dict[str, Any]] = []
-    with Session(engine) as s:
-        for m in s.scalars(q):
+    with sessions(engine)() as s:
+        for m in milestone_listing(s, watchlist=watchlist, id_prefix=show_id):
             a = milestone_alert(s, m)
             out.append({"id": m.id, "type": m.type, "type_title": m.type_title,
                         "watchlist": m.watchlist, "title": m.title, "status": m.status,
@@ -564,16 +546,12 @@ def alerts_group() -> None:
 @handle_errors
 def alerts_list(c: Ctx, as_json: bool, state: str | None, limit: int) -> None:
     """Alerts, newest first, with their delivery state."""
-    from sqlalchemy.orm import Session
-
-    from monitor.store.tables import AlertRow
+    from monitor.store.db import sessions
+    from monitor.store.outbox import alert_listing
 
     engine = _prepared_engine(c, auto=False, read_only=True)
-    q = select(AlertRow).order_by(AlertRow.id.desc()).limit(limit)
-    if state:
-        q = q.where(AlertRow.state == state)
-    with Session(engine) as s:
-        rows = list(s.scalars(q))
+    with sessions(engine)() as s:
+        rows = alert_listing(s, state=state, limit=limit)
     out = [{"id": r.id, "delivery_id": r.delivery_id, "channel": r.channel, "event": r.event,
             "milestone_id": r.milestone_id, "state": r.state, "attempts": r.attempts,
             "created": _iso(r.created_at), "delivered": _iso(r.delivered_at),
@@ -593,12 +571,11 @@ def alerts_list(c: Ctx, as_json: bool, state: str | None, limit: int) -> None:
 @handle_errors
 def alerts_retry(c: Ctx, alert_id: int) -> None:
     """Put a dead alert back in the queue (same delivery id) and try it now."""
-    from monitor.alerts.outbox import retry_alert
+    from monitor.store.db import sessions
+    from monitor.store.outbox import retry_alert
 
     engine = _prepared_engine(c, auto=False)
-    from sqlalchemy.orm import sessionmaker
-
-    with sessionmaker(engine).begin() as s:
+    with sessions(engine).begin() as s:
         if not retry_alert(s, alert_id, datetime.now(UTC)):
             raise MonitorError(f"alert {alert_id} does not exist or was already delivered")
     stats = _deliver_now(c, engine, [alert_id])
@@ -613,14 +590,13 @@ def alerts_retry(c: Ctx, alert_id: int) -> None:
 @handle_errors
 def alerts_test(c: Ctx, channel: str) -> None:
     """Send a test alert to one channel now."""
-    from sqlalchemy.orm import sessionmaker
-
     from monitor.alerts.outbox import enqueue_test
+    from monitor.store.db import sessions
 
     if channel not in {ch.name for ch in c.config.alerts.channels}:
         raise ConfigError(c.config.source, "alerts.channels", f"no channel named {channel!r}")
     engine = _prepared_engine(c, auto=engine_is_sqlite(c))
-    with sessionmaker(engine).begin() as s:
+    with sessions(engine).begin() as s:
         alert_id = enqueue_test(s, channel, datetime.now(UTC))
     stats = _deliver_now(c, engine, [alert_id])
     click.echo(f"test alert to {channel}: {_outcome(stats)}")

@@ -9,13 +9,13 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 import uvicorn
-from sqlalchemy import Engine, text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from monitor.metrics import Metrics
+from monitor.store.db import Engine, ping
 
 
 class Health:
@@ -34,12 +34,8 @@ class Health:
         return time.monotonic() - ref < max(120.0, 10 * self.tick_seconds)
 
     def database_ok(self) -> tuple[bool, str | None]:
-        try:
-            with self.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            return True, None
-        except Exception as exc:  # noqa: BLE001 - any failure means "not healthy"
-            return False, type(exc).__name__
+        failure = ping(self.engine)
+        return failure is None, failure
 
 
 def build_app(health: Health, metrics: Metrics,

@@ -12,26 +12,24 @@ import asyncio
 import random
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Self
 
-import httpx
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
-
 from monitor.alerts import render
 from monitor.alerts.email import send_email
-from monitor.alerts.webhook import post_webhook
+from monitor.alerts.webhook import Client, new_client, post_webhook
 from monitor.config import Config, ConsoleChannel, EmailChannel, WebhookChannel
 from monitor.errors import DeliveryError
-from monitor.fetch import AddressRefusedError, guarded_transport
+from monitor.fetch import AddressRefusedError
 from monitor.log import get_logger
 from monitor.milestones import channel_wants
 from monitor.model import EvidenceSpan, FeedHealthAlert, MilestoneAlert, Reason, SourceRef
+from monitor.store.db import Session, sessionmaker
 from monitor.store.items import items_with_feeds, relevant_item_ids
-from monitor.store.milestones import milestone_sources
+from monitor.store.milestones import get_milestone, milestone_sources, milestones_seen
 from monitor.store.outbox import (
     claim_alerts,
     enqueue_alert,
@@ -39,7 +37,7 @@ from monitor.store.outbox import (
     record_delivery,
     set_last_digest,
 )
-from monitor.store.tables import AlertRow, MilestoneRow
+from monitor.store.tables import MilestoneRow
 
 log = get_logger("monitor.alerts")
 
@@ -59,7 +57,7 @@ def enqueue_milestone(session: Session, config: Config, ms: MilestoneRow, now: d
                              type_=ms.type, severity=ms.severity):
             continue
         n += enqueue_alert(session, channel=ch.name, event="milestone", dedupe_key=key,
-                                   milestone_id=ms.id, payload={"step": step}, now=now)
+                           milestone_id=ms.id, payload={"step": step}, now=now) is not None
     return n
 
 
@@ -74,7 +72,7 @@ def enqueue_feed_health(session: Session, config: Config, alert: FeedHealthAlert
         if ch.watchlists and alert.watchlists and not set(ch.watchlists) & set(alert.watchlists):
             continue
         n += enqueue_alert(session, channel=ch.name, event="feed_health", dedupe_key=key,
-                                   milestone_id=None, payload=_health_json(alert), now=now)
+                           milestone_id=None, payload=_health_json(alert), now=now) is not None
     return n
 
 
@@ -143,7 +141,7 @@ class Deliverer:
     """Sends due outbox rows to their channels and records every attempt."""
 
     def __init__(self, config: Config, sessions: sessionmaker[Session], *, owner: str,
-                 client: httpx.AsyncClient | None = None,
+                 client: Client | None = None,
                  clock: Callable[[], datetime], rng: random.Random | None = None,
                  echo: Callable[[str], None] | None = None,
                  on_outcome: Callable[[str, str], None] | None = None) -> None:
@@ -170,16 +168,9 @@ class Deliverer:
             self._client = None
 
     @property
-    def client(self) -> httpx.AsyncClient:
+    def client(self) -> Client:
         if self._client is None:
-            # Webhook redirects are not followed: a 3xx is the receiver's misconfiguration.
-            # The same private-network guard as feeds: a webhook URL resolving to loopback,
-            # private or link-local addresses is refused unless the config allows it.
-            transport = guarded_transport(
-                allow_private_networks=self.config.fetch.allow_private_networks)
-            self._client = httpx.AsyncClient(transport=transport, follow_redirects=False,
-                                             timeout=10.0, trust_env=False,
-                                             headers={"User-Agent": self.config.fetch.user_agent})
+            self._client = new_client(self.config)
         return self._client
 
     async def deliver_due(self, *, limit: int = 100, ids: list[int] | None = None) -> DeliveryStats:
@@ -341,14 +332,11 @@ def enqueue_digests(session: Session, config: Config, now: datetime) -> int:
             continue
         if (now - last).total_seconds() < ch.digest_every:
             continue
-        ms_rows = session.scalars(select(MilestoneRow).where(
-            MilestoneRow.first_seen_at > last, MilestoneRow.first_seen_at <= now,
-            MilestoneRow.stale.is_(False)).order_by(MilestoneRow.event_at)).all()
-        ms_ids = [m.id for m in ms_rows if channel_wants(
+        ms_ids = [m.id for m in milestones_seen(session, last, now) if channel_wants(
             watchlists=ch.watchlists, types=ch.types, min_severity=ch.min_severity,
             watchlist=m.watchlist, type_=m.type, severity=m.severity)]
         item_ids = relevant_item_ids(session, since=last, until=now,
-                                             watchlists=ch.watchlists, limit=200)
+                                     watchlists=ch.watchlists, limit=200)
         set_last_digest(session, ch.name, now)
         if not ms_ids and not item_ids:
             continue  # nothing is sent when there is nothing
@@ -356,12 +344,12 @@ def enqueue_digests(session: Session, config: Config, now: datetime) -> int:
             session, channel=ch.name, event="digest", dedupe_key=f"digest:{now.isoformat()}",
             milestone_id=None, now=now,
             payload={"start": last.isoformat(), "end": now.isoformat(), "milestones": ms_ids,
-                     "items": item_ids})
+                     "items": item_ids}) is not None
     return n
 
 
 def _load_digest(session: Session, payload: dict[str, Any]) -> Digest:
-    rows = [session.get(MilestoneRow, mid) for mid in payload.get("milestones", [])]
+    rows = [get_milestone(session, mid) for mid in payload.get("milestones", [])]
     items = tuple(SourceRef(title=i.title, url=i.url or i.link, feed=f.name,
                             published=i.published or i.first_seen_at, outlet=f.outlet)
                   for i, f in items_with_feeds(session, payload.get("items", [])))
@@ -380,20 +368,8 @@ def _test_alert(now: datetime) -> MilestoneAlert:
 
 def enqueue_test(session: Session, channel: str, now: datetime) -> int:
     """Queue a test alert for one channel; returns its id."""
-    import uuid
-
-    row = AlertRow(delivery_id=uuid.uuid4().hex, channel=channel, event="test",
-                   dedupe_key=f"test:{uuid.uuid4().hex}", milestone_id=None, payload={},
-                   state="pending", attempts=0, next_attempt_at=now, created_at=now)
-    session.add(row)
-    session.flush()
-    return row.id
-
-
-def retry_alert(session: Session, alert_id: int, now: datetime) -> bool:
-    """Put a dead (or pending) alert back in the queue, keeping its delivery id."""
-    row = session.scalar(select(AlertRow).where(AlertRow.id == alert_id))
-    if row is None or row.state == "delivered":
-        return False
-    row.state, row.next_attempt_at, row.lease_owner, row.lease_until = "pending", now, None, None
-    return True
+    alert_id = enqueue_alert(session, channel=channel, event="test",
+                             dedupe_key=f"test:{uuid.uuid4().hex}", milestone_id=None,
+                             payload={}, now=now)
+    assert alert_id is not None          # a fresh key is never a duplicate
+    return alert_id

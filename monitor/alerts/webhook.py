@@ -8,15 +8,28 @@ import httpx
 
 from monitor import __version__
 from monitor.alerts.render import sign
+from monitor.config import Config
 from monitor.errors import DeliveryError
-from monitor.fetch import parse_retry_after
+from monitor.fetch import guarded_transport, parse_retry_after
 
-__all__ = ["USER_AGENT", "parse_retry_after", "post_webhook"]
+__all__ = ["USER_AGENT", "Client", "new_client", "parse_retry_after", "post_webhook"]
+
+Client = httpx.AsyncClient
 
 USER_AGENT = f"monitor/{__version__} (webhook)"
 _RESERVED = {"content-type", "user-agent", "x-monitor-delivery", "x-monitor-signature",
              "content-length", "host"}
 _MAX_DRAIN = 64 * 1024  # response bytes read (and dropped) so the connection can be reused
+
+
+def new_client(config: Config) -> Client:
+    """The HTTP client webhooks are posted with. Redirects are not followed: a 3xx is the
+    receiver's misconfiguration. The same private-network guard as feeds: a webhook URL
+    resolving to loopback, private or link-local addresses is refused unless the config
+    allows it."""
+    transport = guarded_transport(allow_private_networks=config.fetch.allow_private_networks)
+    return httpx.AsyncClient(transport=transport, follow_redirects=False, timeout=10.0,
+                             trust_env=False, headers={"User-Agent": config.fetch.user_agent})
 
 
 def _where(url: str) -> str:

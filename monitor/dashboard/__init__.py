@@ -18,7 +18,6 @@ import asyncio
 from importlib.resources import files
 from typing import Any
 
-from sqlalchemy import Engine, text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -30,6 +29,7 @@ from monitor.dashboard.api import Api
 from monitor.dashboard.atom import AtomFeeds
 from monitor.dashboard.auth import Access, DashboardMiddleware, check_access_config
 from monitor.dashboard.views import Pages
+from monitor.store.db import Engine, ping
 
 __all__ = ["build_web_app", "check_access_config", "dashboard_app", "routes"]
 
@@ -55,12 +55,7 @@ def build_web_app(engine: Engine, config: Config) -> Starlette:
     """``monitor web``: the dashboard with /healthz (200 when the database answers)."""
 
     def db_ok() -> bool:
-        try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            return True
-        except Exception:  # noqa: BLE001 - any failure means "not healthy"
-            return False
+        return ping(engine) is None
 
     async def healthz(_: Request) -> Response:
         ok = await asyncio.to_thread(db_ok)

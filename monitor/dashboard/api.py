@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -20,6 +19,7 @@ from monitor.config import Config
 from monitor.dashboard import queries
 from monitor.dashboard.filters import MAX_PER_PAGE, FilterError, Filters, parse_filters
 from monitor.dashboard.views import iso
+from monitor.store.db import Engine
 
 
 def jsonable(value: Any) -> Any:

@@ -12,7 +12,6 @@ from typing import Any
 from urllib.parse import quote
 from xml.etree import ElementTree as ET
 
-from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -21,6 +20,7 @@ from starlette.routing import Route
 from monitor.dashboard import queries
 from monitor.dashboard.filters import Filters
 from monitor.dashboard.views import href, iso
+from monitor.store.db import Engine
 
 NS = "http://www.w3.org/2005/Atom"
 ENTRIES = 50

@@ -14,7 +14,6 @@ from typing import Any
 
 import jinja2
 from markupsafe import Markup, escape
-from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -23,6 +22,7 @@ from starlette.routing import Route
 from monitor.config import Config
 from monitor.dashboard import queries
 from monitor.dashboard.filters import FilterError, Filters, parse_filters
+from monitor.store.db import Engine
 
 EXCERPT = 700
 

@@ -13,7 +13,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,10 +29,12 @@ __all__ = [
     "SingleProcessLock",
     "alembic_config",
     "current_revision",
+    "database_error",
     "ensure_schema",
     "is_empty",
     "make_engine",
     "migrations_dir",
+    "ping",
     "sessionmaker",
     "sessions",
     "upgrade",
@@ -196,3 +198,20 @@ class SingleProcessLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+
+
+def ping(engine: Engine) -> str | None:
+    """None when the database answers; else the kind of failure."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure means "not healthy"
+        return type(exc).__name__
+
+
+def database_error(exc: BaseException) -> str | None:
+    """The first line of a database error's message; None for any other exception."""
+    if not isinstance(exc, SQLAlchemyError):
+        return None
+    return str(getattr(exc, "orig", None) or exc).splitlines()[0]

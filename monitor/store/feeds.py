@@ -36,6 +36,7 @@ from monitor.store.tables import (
     AlertRow,
     FeedRow,
     FetchAttemptRow,
+    ItemRow,
 )
 
 
@@ -303,3 +304,11 @@ def feed_counts(session: Session) -> tuple[int, int]:
     disabled = session.scalar(select(func.count(FeedRow.id)).where(
         FeedRow.enabled.is_(False), FeedRow.in_config.is_(True)))
     return unhealthy or 0, disabled or 0
+
+
+def feeds_with_counts(session: Session) -> list[tuple[FeedRow, int]]:
+    """Every feed, by name, with the number of items stored from it."""
+    counts = dict(session.execute(select(ItemRow.feed_id, func.count())
+                                  .group_by(ItemRow.feed_id)).tuples().all())
+    return [(r, counts.get(r.id, 0)) for r in session.scalars(select(FeedRow)
+                                                               .order_by(FeedRow.name))]

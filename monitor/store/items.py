@@ -331,3 +331,18 @@ def item_text(row: ItemRow) -> ItemText:
     return ItemText(id=str(row.id), title=row.title or "", summary=row.summary or "",
                     content=row.content or "", published=row.published, language=row.language,
                     url=row.url)
+
+
+def item_listing(session: Session, *, since: datetime | None = None, feed: str | None = None,
+                 relevant: bool = False, limit: int = 100) -> list[tuple[ItemRow, str]]:
+    """Stored items with their feed's name, newest (published, else first seen) first."""
+    when = func.coalesce(ItemRow.published, ItemRow.first_seen_at)
+    q = (select(ItemRow, FeedRow.name).join(FeedRow, FeedRow.id == ItemRow.feed_id)
+         .order_by(when.desc(), ItemRow.id.desc()).limit(limit))
+    if since is not None:
+        q = q.where(when >= since)
+    if feed:
+        q = q.where(FeedRow.name == feed)
+    if relevant:
+        q = q.where(ItemRow.relevant.is_(True))
+    return list(session.execute(q).tuples().all())

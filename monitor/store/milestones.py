@@ -195,3 +195,21 @@ def add_milestone(session: Session, **columns: Any) -> MilestoneRow:
     session.add(row)
     session.flush()
     return row
+
+
+def milestones_seen(session: Session, after: datetime, until: datetime) -> list[MilestoneRow]:
+    """Milestones first seen in (``after``, ``until``], not stale, by event time."""
+    return list(session.scalars(select(MilestoneRow).where(
+        MilestoneRow.first_seen_at > after, MilestoneRow.first_seen_at <= until,
+        MilestoneRow.stale.is_(False)).order_by(MilestoneRow.event_at)))
+
+
+def milestone_listing(session: Session, *, watchlist: str | None = None,
+                      id_prefix: str | None = None) -> list[MilestoneRow]:
+    """Milestones, newest event first; of one watchlist, or whose id starts so."""
+    q = select(MilestoneRow).order_by(MilestoneRow.event_at.desc(), MilestoneRow.id)
+    if watchlist:
+        q = q.where(MilestoneRow.watchlist == watchlist)
+    if id_prefix:
+        q = q.where(MilestoneRow.id.startswith(id_prefix))
+    return list(session.scalars(q))

@@ -35,16 +35,35 @@ def _lease(session: Session, model: Any, cond: list[Any], order: tuple[Any, ...]
 
 
 def enqueue_alert(session: Session, *, channel: str, event: str, dedupe_key: str,
-                  milestone_id: str | None, payload: dict[str, Any], now: datetime) -> bool:
-    """Write an outbox row unless one exists for (dedupe_key, channel); True when written."""
+                  milestone_id: str | None, payload: dict[str, Any], now: datetime) -> int | None:
+    """Write an outbox row unless one exists for (dedupe_key, channel); its id when written."""
     exists = session.scalar(select(AlertRow.id).where(AlertRow.dedupe_key == dedupe_key,
                                                       AlertRow.channel == channel))
     if exists:
+        return None
+    row = AlertRow(delivery_id=uuid.uuid4().hex, channel=channel, event=event,
+                   dedupe_key=dedupe_key, milestone_id=milestone_id, payload=payload,
+                   state="pending", attempts=0, next_attempt_at=now, created_at=now)
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def retry_alert(session: Session, alert_id: int, now: datetime) -> bool:
+    """Put a dead (or pending) alert back in the queue, keeping its delivery id."""
+    row = session.get(AlertRow, alert_id)
+    if row is None or row.state == "delivered":
         return False
-    session.add(AlertRow(delivery_id=uuid.uuid4().hex, channel=channel, event=event,
-                         dedupe_key=dedupe_key, milestone_id=milestone_id, payload=payload,
-                         state="pending", attempts=0, next_attempt_at=now, created_at=now))
+    row.state, row.next_attempt_at, row.lease_owner, row.lease_until = "pending", now, None, None
     return True
+
+
+def alert_listing(session: Session, *, state: str | None, limit: int) -> list[AlertRow]:
+    """Alerts, newest first; only those in ``state`` when given."""
+    q = select(AlertRow).order_by(AlertRow.id.desc()).limit(limit)
+    if state:
+        q = q.where(AlertRow.state == state)
+    return list(session.scalars(q))
 
 
 def claim_alerts(session: Session, *, owner: str, now: datetime, lease: timedelta,

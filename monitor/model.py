@@ -7,7 +7,7 @@ classify(ItemText) -> Classification(MilestoneHit...) -> milestones -> alerts
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 
@@ -270,3 +270,12 @@ class FeedHealthAlert:
     since: datetime
     reason: str
     watchlists: tuple[str, ...] = ()
+
+
+def iso(dt: datetime | None) -> str | None:
+    """``2020-04-20T14:02:00Z`` (UTC, whole seconds); naive datetimes are taken as UTC."""
+    if dt is None:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import jinja2
 
-from monitor.model import FeedHealthAlert, MilestoneAlert, SourceRef
+from monitor.model import FeedHealthAlert, MilestoneAlert, SourceRef, iso
 
 Alert = MilestoneAlert | FeedHealthAlert
 
@@ -41,15 +41,6 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
 
 # -- values ------------------------------------------------------------------------------
-
-def iso(dt: datetime | None) -> str | None:
-    """``2020-04-20T14:02:00Z`` (UTC, whole seconds); naive datetimes are taken as UTC."""
-    if dt is None:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
 
 def safe_href(url: str | None) -> str | None:
     """The URL when it may become a link (http/https with a host), else None."""

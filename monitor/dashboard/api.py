@@ -18,7 +18,7 @@ from starlette.routing import Route
 from monitor.config import Config
 from monitor.dashboard import queries
 from monitor.dashboard.filters import MAX_PER_PAGE, FilterError, Filters, parse_filters
-from monitor.dashboard.views import iso
+from monitor.model import iso
 from monitor.store.db import Engine
 
 

@@ -19,7 +19,8 @@ from starlette.routing import Route
 
 from monitor.dashboard import queries
 from monitor.dashboard.filters import Filters
-from monitor.dashboard.views import href, iso
+from monitor.dashboard.views import href
+from monitor.model import iso
 from monitor.store.db import Engine
 
 NS = "http://www.w3.org/2005/Atom"

@@ -22,13 +22,10 @@ from starlette.routing import Route
 from monitor.config import Config
 from monitor.dashboard import queries
 from monitor.dashboard.filters import FilterError, Filters, parse_filters
+from monitor.model import iso
 from monitor.store.db import Engine
 
 EXCERPT = 700
-
-
-def iso(dt: datetime | None) -> str:
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if dt else ""
 
 
 def time_tag(dt: datetime | None) -> Markup:

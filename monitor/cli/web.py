@@ -1,9 +1,5 @@
-"""``monitor web`` (the dashboard on its own) and ``monitor demo`` (the whole product, offline).
-
-Registered in monitor/cli.py with ``cli.add_command(web)`` and ``cli.add_command(demo)``. The
-commands read the shared ``Ctx`` from ``ctx.obj`` and borrow the CLI's error handling lazily,
-so this module does not import monitor.cli at import time (no import cycle).
-"""
+"""``monitor web`` (the dashboard on its own) and ``monitor demo`` (the whole product,
+offline)."""
 
 from __future__ import annotations
 
@@ -14,11 +10,7 @@ from typing import Any
 
 import click
 
-
-def _handled(fn: Any, *args: Any) -> None:
-    from monitor.cli import handle_errors
-
-    handle_errors(fn)(*args)
+from monitor.cli.common import Ctx, handle_errors, pass_ctx
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -32,13 +24,10 @@ def _port_free(host: str, port: int) -> bool:
 
 @click.command("web")
 @click.option("--listen", help="HOST:PORT to serve on (default: http.listen of the config).")
-@click.pass_obj
-def web(c: Any, listen: str | None) -> None:
+@pass_ctx
+@handle_errors
+def web(c: Ctx, listen: str | None) -> None:
     """Serve the web dashboard and JSON API on their own (no polling)."""
-    _handled(_web, c, listen)
-
-
-def _web(c: Any, listen: str | None) -> None:
     import uvicorn
 
     from monitor.app import open_database
@@ -75,16 +64,11 @@ def _web(c: Any, listen: str | None) -> None:
 @click.option("--database", help="SQLAlchemy URL to keep the demo's data (default: a temp file).")
 @click.option("--exit-after", type=float, default=None, hidden=True,
               help="Stop after this many seconds (for smoke tests).")
-@click.pass_obj
-def demo(c: Any, listen: str, watchlist_path: str | None, database: str | None,
+@handle_errors
+def demo(listen: str, watchlist_path: str | None, database: str | None,
          exit_after: float | None) -> None:
-    """Run the whole product offline: sample feeds, alerts on the console, the dashboard."""
-    del c  # the demo builds its own config: it needs no config file
-    _handled(_demo, listen, watchlist_path, database, exit_after)
-
-
-def _demo(listen: str, watchlist_path: str | None, database: str | None,
-          exit_after: float | None) -> None:
+    """Run the whole product offline: sample feeds, alerts on the console, the dashboard.
+    (It builds its own config: it needs no config file.)"""
     import tempfile
 
     from monitor.app import build_classifier, open_database

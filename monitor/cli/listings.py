@@ -1,0 +1,157 @@
+"""``monitor feeds``, ``monitor items`` and ``monitor milestones``: what the database holds."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from monitor.cli.common import Ctx, ago, handle_errors, iso, parse_since, pass_ctx, prepared_engine
+from monitor.errors import MonitorError
+
+
+@click.command("feeds")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+@handle_errors
+def feeds_cmd(c: Ctx, as_json: bool) -> None:
+    """Each feed's health: last success, last error, failures, next poll, items."""
+    from monitor.store.db import sessions
+    from monitor.store.feeds import feeds_with_counts
+
+    engine = prepared_engine(c, auto=False, read_only=True)
+    now = datetime.now(UTC)
+    with sessions(engine)() as s:
+        listed = feeds_with_counts(s)
+    rows = [r for r, _n in listed]
+    counts = {r.id: n for r, n in listed}
+    out: list[dict[str, Any]] = [{"name": r.name, "url": r.current_url or r.url,
+                                  "enabled": r.enabled,
+            "in_config": r.in_config, "disabled_reason": r.disabled_reason,
+            "healthy": not r.unhealthy, "failures": r.failures, "polls": r.polls,
+            "last_success": iso(r.last_success_at), "last_error": r.last_error,
+            "last_error_at": iso(r.last_error_at), "last_status": r.last_status,
+            "next_poll": iso(r.next_check_at), "items": counts.get(r.id, 0)} for r in rows]
+    if as_json:
+        click.echo(json.dumps(out, ensure_ascii=False, indent=1))
+        return
+    if not out:
+        click.echo("no feeds yet (they appear after the first `monitor poll --once` or `run`)")
+        return
+    w = max(len(r["name"]) for r in out)
+    click.echo(f"{'feed':{w}}  {'state':9} {'fail':>4} {'items':>6}  {'last ok':>9}  "
+               f"{'next poll':>9}  last error")
+    for r, row in zip(out, rows, strict=True):
+        state = ("disabled" if not r["enabled"] else "unhealthy" if not r["healthy"] else "ok")
+        err = (r["last_error"] or "")[:70] if r["failures"] or state != "ok" else ""
+        click.echo(f"{r['name']:{w}}  {state:9} {r['failures']:>4} {r['items']:>6}  "
+                   f"{ago(row.last_success_at, now):>9}  {ago(row.next_check_at, now):>9}  "
+                   f"{err}")
+
+
+@click.command("items")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--since", help="A date, a datetime or a duration back from now (3d).")
+@click.option("--feed", help="Only this feed.")
+@click.option("--relevant", is_flag=True, help="Only items relevant to a watchlist.")
+@click.option("--limit", type=int, default=100, show_default=True)
+@pass_ctx
+@handle_errors
+def items_cmd(c: Ctx, as_json: bool, since: str | None, feed: str | None, relevant: bool,
+              limit: int) -> None:
+    """Stored items, newest first."""
+    from monitor.store.db import sessions
+    from monitor.store.items import item_listing
+
+    when = parse_since(since)
+    engine = prepared_engine(c, auto=False, read_only=True)
+    with sessions(engine)() as s:
+        rows = item_listing(s, since=when, feed=feed, relevant=relevant, limit=limit)
+    out: list[dict[str, Any]] = [{"id": i.id, "feed": name, "title": i.title,
+                                  "url": i.url or i.link,
+            "published": iso(i.published), "first_seen": iso(i.first_seen_at),
+            "summary": i.summary, "language": i.language, "relevant": i.relevant,
+            "score": i.score, "watchlists": i.watchlists, "actors": i.actors,
+            "milestones": [m.get("type") for m in (i.milestones or [])],
+            "story_id": i.story_id} for i, name in rows]
+    if as_json:
+        click.echo(json.dumps(out, ensure_ascii=False))
+        return
+    for r in out:
+        mark = "*" if r["relevant"] else " "
+        ms = f" [{', '.join(r['milestones'])}]" if r["milestones"] else ""
+        click.echo(f"{mark} {r['published'] or r['first_seen']}  {r['feed']}: {r['title']}{ms}")
+
+
+@click.command("milestones")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--watchlist", help="Only this watchlist.")
+@click.option("--show", "show_id", help="One milestone with its sources.")
+@pass_ctx
+@handle_errors
+def milestones_cmd(c: Ctx, as_json: bool, watchlist: str | None, show_id: str | None) -> None:
+    """Detected milestones, newest first."""
+    from monitor.alerts.outbox import milestone_alert
+    from monitor.store.db import sessions
+    from monitor.store.milestones import milestone_listing
+
+    engine = prepared_engine(c, auto=False, read_only=True)
+    out: list[dict[str, Any]] = []
+    with sessions(engine)() as s:
+        for m in milestone_listing(s, watchlist=watchlist, id_prefix=show_id):
+            a = milestone_alert(s, m)
+            out.append({"id": m.id, "type": m.type, "type_title": m.type_title,
+                        "watchlist": m.watchlist, "title": m.title, "status": m.status,
+                        "severity": m.severity, "event_at": iso(m.event_at),
+                        "first_seen": iso(m.first_seen_at), "sources": m.sources,
+                        "alerted": m.alerted, "stale": m.stale, "evidence": m.evidence,
+                        "highlights": [list(h) for h in a.highlights],
+                        "evidence_at": ({"item_id": a.item_id, **a.evidence_at.to_json()}
+                                        if a.evidence_at else None),
+                        "reason": a.reason.to_json() if a.reason else None,
+                        "withdrawn_at": iso(m.withdrawn_at) if m.withdrawn_at else None,
+                        "withdrawn_reason": m.withdrawn_reason,
+                        "confidence": m.confidence, "rule": m.rule,
+                        "items": [{"title": i.title, "url": i.url, "feed": i.feed,
+                                   "published": iso(i.published)} for i in a.items]})
+    if show_id and not out:
+        raise MonitorError(f"no milestone with id {show_id!r}")
+    if as_json:
+        click.echo(json.dumps(out, ensure_ascii=False))
+        return
+    for d in out:
+        flag = "" if d["alerted"] else " (stale, not alerted)" if d["stale"] else " (not alerted)"
+        if d["withdrawn_at"]:
+            flag = " (withdrawn)"
+        click.echo(f"{d['event_at']}  {d['id'][:10]}  {d['type']:22} {d['status']:10} "
+                   f"{d['sources']:>2} src  {d['title']}{flag}")
+        if show_id:
+            click.echo(f"  evidence: {_marked(d['evidence'], d['highlights'])}")
+            click.echo(f"  rule: {d['rule']}  confidence: {d['confidence']:.2f}"
+                       + _why(d["reason"]))
+            if d["withdrawn_at"]:
+                click.echo(f"  withdrawn {d['withdrawn_at']}: {d['withdrawn_reason']}")
+            for i in d["items"]:
+                click.echo(f"  - {i['published']}  {i['feed']}: {i['title']}  {i['url']}")
+
+
+def _marked(text: str, spans: list[list[int]]) -> str:
+    """``text`` with the trigger words (character offsets) between ** and **."""
+    out, pos = [], 0
+    for a, b in sorted(spans):
+        if a < pos or not 0 <= a < b <= len(text):
+            continue
+        out += [text[pos:a], "**", text[a:b], "**"]
+        pos = b
+    return "".join(out) + text[pos:]
+
+
+def _why(reason: dict[str, Any] | None) -> str:
+    if not reason:
+        return ""
+    anchor = reason.get("anchor")
+    dated = f", dated \"{anchor['text']}\" ({anchor['relation']})" if anchor else ""
+    basis = "" if reason["basis"] == "lead" else f" ({reason['basis']})"
+    return f"  read in the {reason['zone']}{basis}{dated}"

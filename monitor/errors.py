@@ -1,14 +1,19 @@
 """The exceptions of monitor.
 
     MonitorError
-    ├── ConfigError        bad config or watchlist: exit status 2
-    ├── FetchError         a feed could not be fetched (network, HTTP status, limits, policy)
-    ├── ParseError         a body could not be turned into a feed
-    ├── StoreError         the database refused or is unreachable: exit status 1
-    └── DeliveryError      an alert could not be delivered (``retryable`` says whether to try again)
+    ├── ConfigError          bad config or watchlist: exit status 2
+    ├── FetchError           a feed could not be fetched (``kind``: timeout, connect, http,
+    │   │                    too_large, ssrf, scheme, redirect, protocol); the fetcher turns
+    │   │                    it into its FetchResult, it never leaves the fetcher
+    │   └── AddressRefusedError  an address that is not public (SSRF guard)
+    ├── ParseError           a body could not be turned into a feed
+    ├── ParseCrash           the parser failed on a body in a way it should not (a bug)
+    ├── WorkerDied           a parse worker exited or broke the protocol with a job in hand
+    ├── StoreError           the database refused or is unreachable: exit status 1
+    └── DeliveryError        an alert could not be delivered (``retryable``: try again)
 
-``cli.py`` maps them to exit codes in one place; everything else catches broadly only at the
-per-feed and per-delivery boundary.
+``monitor.cli`` maps them to exit codes in one place; everything else catches broadly only
+at the per-feed and per-delivery boundary.
 """
 
 from __future__ import annotations
@@ -36,14 +41,19 @@ class ConfigError(MonitorError):
 
 
 class FetchError(MonitorError):
-    """A feed could not be fetched."""
+    """A feed could not be fetched; ``kind`` is the FetchResult's ``error_kind``."""
 
-    def __init__(self, url: str, message: str, *, status: int | None = None,
-                 retryable: bool = True) -> None:
-        self.url = url
-        self.status = status
-        self.retryable = retryable
-        super().__init__(f"{url}: {message}")
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class AddressRefusedError(FetchError):
+    """A connection to an address that is not public, refused inside the connection pool."""
+
+    def __init__(self, host: str, address: str) -> None:
+        super().__init__("ssrf", f"refused to connect to {host} ({address}): "
+                                 "not a public address (fetch.allow_private_networks is off)")
 
 
 class ParseError(MonitorError):
@@ -52,6 +62,14 @@ class ParseError(MonitorError):
     def __init__(self, url: str | None, message: str) -> None:
         self.url = url
         super().__init__(f"{url or '<feed>'}: {message}")
+
+
+class ParseCrash(MonitorError):
+    """The parser failed on a body in a way it should not (its traceback is the message)."""
+
+
+class WorkerDied(MonitorError):
+    """A parse worker process exited (or broke the protocol) with a job in hand."""
 
 
 class StoreError(MonitorError):

@@ -42,6 +42,7 @@ from aiohttp.abc import ResolveResult
 from multidict import CIMultiDict
 
 from monitor.config import FetchConfig
+from monitor.errors import AddressRefusedError, FetchError
 from monitor.model import FetchResult
 
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
@@ -55,24 +56,6 @@ _MAX_HEADER = 64 * 1024      # one header line (aiohttp's default of 8190 is tig
 _ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, "
            "application/rdf+xml;q=0.9, application/xml;q=0.9, text/xml;q=0.9, "
            "application/json;q=0.8, */*;q=0.5")
-
-
-# --------------------------------------------------------------------------------------------
-# Internal failures, turned into FetchResult errors by Fetcher.fetch
-
-
-class _Failure(Exception):
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-
-
-class _Refused(_Failure):
-    """Raised inside the connection pool when an address is not allowed."""
-
-    def __init__(self, host: str, address: str) -> None:
-        super().__init__("ssrf", f"refused to connect to {host} ({address}): "
-                                 "not a public address (fetch.allow_private_networks is off)")
 
 
 # --------------------------------------------------------------------------------------------
@@ -130,7 +113,7 @@ async def _guarded_addresses(host: str, port: int, resolver: Resolver,
         # Refuse when ANY address is private: an attacker's name may mix both kinds.
         for address in addresses:
             if not is_public_address(address):
-                raise _Refused(host, address)
+                raise AddressRefusedError(host, address)
     return addresses
 
 
@@ -255,7 +238,7 @@ class _GuardedTransport(httpx.AsyncBaseTransport):
             pass
         else:
             if not self._allow_private and not is_public_address(url.host.strip("[]")):
-                raise _Refused(url.host, url.host)
+                raise AddressRefusedError(url.host, url.host)
         timeout = request.extensions.get("timeout", {})
         body = await request.aread()
         session = self._open()
@@ -329,7 +312,7 @@ class _Inflater:
         elif encoding == "deflate":
             self._wbits = zlib.MAX_WBITS
         else:
-            raise _Failure("protocol", f"unsupported Content-Encoding {encoding!r}")
+            raise FetchError("protocol", f"unsupported Content-Encoding {encoding!r}")
         self._z = zlib.decompressobj(self._wbits) if self._wbits is not None else None
 
     def feed(self, data: bytes) -> bytes:
@@ -346,7 +329,7 @@ class _Inflater:
                     self._raw_deflate_tried = True
                     self._z = zlib.decompressobj(-zlib.MAX_WBITS)
                     continue
-                raise _Failure("protocol", f"corrupt compressed body: {exc}") from exc
+                raise FetchError("protocol", f"corrupt compressed body: {exc}") from exc
             out += self._count(chunk)
             if self._z.eof:
                 data = self._z.unused_data
@@ -363,7 +346,7 @@ class _Inflater:
     def _count(self, chunk: bytes) -> bytes:
         self.total += len(chunk)
         if self.total > self.limit:
-            raise _Failure("too_large", f"body exceeds {self.limit} bytes")
+            raise FetchError("too_large", f"body exceeds {self.limit} bytes")
         return chunk
 
 
@@ -458,7 +441,7 @@ class Fetcher:
             async with self._slots:
                 async with asyncio.timeout(self.settings.total_timeout):
                     return await self._follow(progress, etag, last_modified, started)
-        except _Failure as exc:
+        except FetchError as exc:
             return self._failed(progress, started, exc.kind, str(exc))
         except TimeoutError:
             return self._failed(progress, started, "timeout",
@@ -503,9 +486,9 @@ class Fetcher:
             all_permanent = all_permanent and response.status_code in _PERMANENT
             target = urljoin(current, location.strip())
             if hops > self.settings.max_redirects:
-                raise _Failure("redirect", f"more than {self.settings.max_redirects} redirects")
+                raise FetchError("redirect", f"more than {self.settings.max_redirects} redirects")
             if target in seen:
-                raise _Failure("redirect", f"redirect loop at {target}")
+                raise FetchError("redirect", f"redirect loop at {target}")
             seen.add(target)
             current = target
 
@@ -516,7 +499,7 @@ class Fetcher:
         long URL at every poll (a session token), which would fill the cache."""
         known = self._targets.get(url)
         if known is None:
-            known = (_check_url(url), httpx.URL(url))     # _Failure, InvalidURL: not kept
+            known = (_check_url(url), httpx.URL(url))     # FetchError, InvalidURL: not kept
             if keep and len(url) <= _MAX_KEPT_URL:
                 if len(self._targets) >= _MAX_TARGETS:
                     self._targets.clear()
@@ -558,7 +541,7 @@ class Fetcher:
         limit = self.settings.max_body_bytes
         declared = response.headers.get("content-length", "").strip()
         if declared.isdigit() and int(declared) > limit:
-            raise _Failure("too_large", f"Content-Length {declared} exceeds {limit} bytes")
+            raise FetchError("too_large", f"Content-Length {declared} exceeds {limit} bytes")
         inflater = _Inflater(response.headers.get("content-encoding", ""), limit)
         body = bytearray()
         try:
@@ -598,11 +581,11 @@ def _check_url(url: str) -> Any:
     try:
         parts = urlsplit(url)
     except ValueError as exc:
-        raise _Failure("scheme", f"invalid URL {url!r}: {exc}") from exc
+        raise FetchError("scheme", f"invalid URL {url!r}: {exc}") from exc
     if parts.scheme.lower() not in _ALLOWED_SCHEMES:
-        raise _Failure("scheme", f"refused scheme {parts.scheme or '(none)'!r} in {url}")
+        raise FetchError("scheme", f"refused scheme {parts.scheme or '(none)'!r} in {url}")
     if not parts.hostname:
-        raise _Failure("scheme", f"URL without a host: {url}")
+        raise FetchError("scheme", f"URL without a host: {url}")
     return parts
 
 
@@ -611,7 +594,6 @@ def _describe(exc: BaseException, fallback: str) -> str:
     return f"{type(exc).__name__}: {text}" if text else f"{type(exc).__name__}: {fallback}"
 
 
-AddressRefusedError = _Refused  # the guard's refusal, under a public name for other modules
 
 
 def guarded_transport(*, allow_private_networks: bool, max_connections: int = 10,

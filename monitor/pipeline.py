@@ -27,6 +27,7 @@ from monitor.alerts.outbox import (
 from monitor.classify import Classifier
 from monitor.config import Config
 from monitor.detect import Detector
+from monitor.errors import ParseCrash
 from monitor.fetch import Fetcher
 from monitor.log import get_logger
 from monitor.metrics import Metrics
@@ -442,10 +443,6 @@ class Pipeline:
         self.metrics.outbox_oldest_seconds.set((now - oldest).total_seconds() if oldest else 0)
         self.metrics.feeds_unhealthy.set(unhealthy)
         self.metrics.feeds_disabled.set(disabled)
-
-
-class ParseCrash(Exception):
-    """The parser failed on a body in a way it should not (its traceback is the message)."""
 
 
 def _pid_alive(pid: int) -> bool:

@@ -27,6 +27,7 @@ from typing import Literal
 
 from monitor.classify import Classifier
 from monitor.digest import HEADER, Digest, Job, digest, frame, known_items, parsed_item_text
+from monitor.errors import WorkerDied
 from monitor.log import get_logger
 
 __all__ = ["ClassifyShare", "Digest", "Job", "WorkerDied", "Workers", "known_items",
@@ -88,10 +89,6 @@ def _kill(proc: asyncio.subprocess.Process) -> None:
     under its child watcher, which then loses the exit status (and logs "Unknown child")."""
     with contextlib.suppress(ProcessLookupError):
         os.kill(proc.pid, signal.SIGKILL)
-
-
-class WorkerDied(Exception):
-    """The worker process exited (or broke the protocol) with this job in hand."""
 
 
 class _Worker:

@@ -18,9 +18,8 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from monitor.config import FetchConfig
-from monitor.errors import ParseError
+from monitor.errors import AddressRefusedError, ParseError
 from monitor.fetch import (
-    AddressRefusedError,
     Fetcher,
     guarded_transport,
     is_public_address,

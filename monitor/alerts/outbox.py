@@ -22,8 +22,7 @@ from monitor.alerts import render
 from monitor.alerts.email import send_email
 from monitor.alerts.webhook import Client, new_client, post_webhook
 from monitor.config import Config, ConsoleChannel, EmailChannel, WebhookChannel
-from monitor.errors import DeliveryError
-from monitor.fetch import AddressRefusedError
+from monitor.errors import AddressRefusedError, DeliveryError
 from monitor.log import get_logger
 from monitor.milestones import channel_wants
 from monitor.model import EvidenceSpan, FeedHealthAlert, MilestoneAlert, Reason, SourceRef

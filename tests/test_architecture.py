@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from monitor.config import Config
 
 REPO = Path(__file__).resolve().parents[1]
-PURE = ["monitor.parse", "monitor.policy", "monitor.milestones", "monitor.model",
+PURE = ["monitor.parse", "monitor.policy", "monitor.milestones", "monitor.model", "monitor.urls",
         "monitor.classify", "monitor.alerts.render"]
 IO = ["httpx", "sqlalchemy", "smtplib", "aiosmtplib", "apscheduler", "psycopg"]
 

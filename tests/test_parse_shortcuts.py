@@ -24,8 +24,9 @@ from feedparser.html import _cp1252
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from monitor import urls
 from monitor.classify import normalise
-from monitor.parse import fast, items, text, urls
+from monitor.parse import fast, items, text
 
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _WORDS = re.compile(r"\w+", re.UNICODE)

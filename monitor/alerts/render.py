@@ -19,11 +19,12 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from functools import cache
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import jinja2
 
 from monitor.model import FeedHealthAlert, MilestoneAlert, SourceRef, iso
+from monitor.urls import canonical_url
 
 Alert = MilestoneAlert | FeedHealthAlert
 
@@ -36,7 +37,6 @@ FORMAT_OPTIONS: dict[str, frozenset[str]] = {
     "telegram": frozenset({"chat_id", "message_thread_id", "disable_notification"}),
 }
 SEVERITY_COLORS = {"critical": 0xB00020, "high": 0xE65100, "medium": 0xF9A825, "low": 0x607D8B}
-_TRACKING_PARAMS = re.compile(r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|yclid|_ga)$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
 
@@ -83,20 +83,19 @@ def _clip_escaped(raw: str, limit: int, escape: Callable[[str], str]) -> str:
 # -- collapsing syndicated copies ------------------------------------------------------------
 
 def _url_key(url: str | None) -> str | None:
+    """What makes two links one article: their canonical URL (``monitor.urls``), where http
+    and https, "www." and a trailing slash do not make another one either."""
     if not url:
         return None
+    canon = canonical_url(url)
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(canon)
     except ValueError:
-        return url.strip()
-    if parts.scheme.lower() not in ("http", "https"):
-        return url.strip()
-    host = (parts.hostname or "").lower().removeprefix("www.")
-    query = sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                   if not _TRACKING_PARAMS.match(k))
-    # http and https, a trailing slash, tracking parameters and the fragment don't make
-    # another article.
-    return f"{host}{parts.path.rstrip('/') or '/'}?{urlencode(query)}"
+        return canon
+    if parts.scheme not in ("http", "https"):
+        return canon
+    host = (parts.hostname or "").removeprefix("www.")
+    return f"{host}{parts.path.rstrip('/') or '/'}?{parts.query}"
 
 
 def _title_key(ref: SourceRef) -> tuple[str, str] | None:

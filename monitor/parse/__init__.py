@@ -33,7 +33,7 @@ from monitor.parse.text import (
     html_to_text,
     language_tag,
 )
-from monitor.parse.urls import canonical_url
+from monitor.urls import canonical_url
 
 __all__ = ["MAX_ITEMS", "MAX_TEXT", "MAX_TITLE", "ParseError", "canonical_url", "detect_language",
            "fingerprint", "html_to_text", "json_safe", "parse_date", "parse_feed"]

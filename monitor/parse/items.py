@@ -18,7 +18,7 @@ from urllib.parse import urljoin, urlsplit
 from monitor.model import ParsedItem
 from monitor.parse.dates import from_struct, parse_date, sane_date
 from monitor.parse.text import detect_language, field_text, language_tag
-from monitor.parse.urls import canonical_url
+from monitor.urls import canonical_url
 
 MAX_ITEMS = 5000
 MAX_RAW_STRING = 10_000

@@ -1,18 +1,19 @@
-"""Canonical URLs: tracking parameters and fragments removed, scheme and host lower-cased."""
+"""Canonical URLs: tracking parameters and fragments removed, scheme and host lower-cased.
+
+One rule for the whole product: an item's identity (the parser), stories across feeds, and
+syndicated copies collapsed in an alert (the renderer) all read a URL through it."""
 
 from __future__ import annotations
 
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from w3lib.url import canonicalize_url as _w3lib_canonicalize
-
 # Query parameters that identify a campaign or a click, not a document.
 _TRACKING_EXACT = frozenset({
     "fbclid", "gclid", "yclid", "dclid", "msclkid", "igshid", "mc_cid", "mc_eid", "_hsenc",
     "_hsmi", "mkt_tok", "ref", "ref_src", "ref_url", "referer", "referrer", "source", "src",
     "cmpid", "ncid", "ocid", "sr_share", "at_medium", "at_campaign", "at_custom1", "at_custom2",
-    "at_custom3", "at_custom4", "rss", "partner", "feature", "spm",
+    "at_custom3", "at_custom4", "rss", "partner", "feature", "spm", "_ga",
 })
 _TRACKING_PREFIXES = ("utm_", "pk_", "piwik_", "mtm_", "at_")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -68,7 +69,10 @@ def _canonical(url: str) -> str:
             netloc = parts.netloc.rsplit("@", 1)[0] + "@" + netloc
         path = parts.path or "/"
         rebuilt = urlunsplit((scheme, netloc, path, urlencode(query), ""))
-        return _w3lib_canonicalize(rebuilt, keep_fragments=False)
+        # (imported here: most URLs take the shortcut, and the daemon loads no parser code)
+        from w3lib.url import canonicalize_url
+
+        return canonicalize_url(rebuilt, keep_fragments=False)
     except ValueError:       # bad port, bad IPv6 literal...
         return url
 

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from monitor.alerts import render
+from monitor.alerts import render, render_email
 from monitor.alerts.email import send_email
 from monitor.alerts.webhook import USER_AGENT, parse_retry_after, post_webhook
 from monitor.errors import DeliveryError
@@ -222,7 +222,7 @@ def test_example_receiver_verifies_dedupes_and_rejects_replays(
 # -- e-mail ----------------------------------------------------------------------------------
 
 def message(delivery_id: str = "dlv-1") -> Any:
-    return render.email_message(make_alert(), sender="monitor@example.org",
+    return render_email.email_message(make_alert(), sender="monitor@example.org",
                                 recipients=["desk@example.org", "ops@example.org"],
                                 delivery_id=delivery_id)
 
@@ -245,7 +245,7 @@ def test_email_delivers_multipart(smtp_server: SmtpServer) -> None:
     assert msg.get_content_type() == "multipart/alternative"
     assert msg["Subject"] == ("[monitor] Ambassador named — belarus-us: Trump to nominate "
                               "Julie Fisher as ambassador to Belarus")
-    assert msg["Message-ID"] == render.message_id("dlv-1", "monitor.local")
+    assert msg["Message-ID"] == render_email.message_id("dlv-1", "monitor.local")
     assert msg["X-Monitor-Delivery"] == "dlv-1"
     assert msg["Date"] is not None
     plain = msg.get_body(("plain",))

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.alerts import render
+from monitor.alerts import render, render_email
 from monitor.model import FeedHealthAlert, MilestoneAlert, SourceRef
 
 T0 = datetime(2020, 4, 20, 14, 2, tzinfo=UTC)
@@ -63,7 +63,7 @@ def text_of(msg: email.message.EmailMessage) -> str:
 
 
 def mail(a: MilestoneAlert, delivery_id: str = "dlv-1") -> email.message.EmailMessage:
-    return render.email_message(a, sender="monitor@example.org",
+    return render_email.email_message(a, sender="monitor@example.org",
                                 recipients=["desk@example.org"], delivery_id=delivery_id)
 
 
@@ -158,10 +158,10 @@ def test_script_in_title_and_evidence_is_escaped_in_email_html() -> None:
 
 
 def test_highlight_marks_only_whole_words_case_insensitively() -> None:
-    segments = render.highlight("Renominated? No: NOMINATE the envoy", ["nominate"])
+    segments = render_email.highlight("Renominated? No: NOMINATE the envoy", ["nominate"])
     assert [s for s, hit in segments if hit] == ["NOMINATE"]
     assert "".join(s for s, _ in segments) == "Renominated? No: NOMINATE the envoy"
-    assert render.highlight("text", []) == [("text", False)]
+    assert render_email.highlight("text", []) == [("text", False)]
 
 
 def test_only_http_urls_become_links() -> None:
@@ -235,12 +235,12 @@ def test_message_id_is_stable_per_delivery() -> None:
     assert first["Message-ID"] == again["Message-ID"] != other["Message-ID"]
     assert re.fullmatch(r"<[^<>@\s]+@monitor\.local>", first["Message-ID"])
     assert first["X-Monitor-Delivery"] == "dlv-7"
-    odd = render.message_id("a b<c>@d\r\n", "evil.example>\r\nX: y")
+    odd = render_email.message_id("a b<c>@d\r\n", "evil.example>\r\nX: y")
     assert re.fullmatch(r"<[^<>@\s]+@[^<>@\s]+>", odd)
 
 
 def test_email_parts_carry_the_facts() -> None:
-    msg = render.email_message(alert(), sender="monitor@example.org",
+    msg = render_email.email_message(alert(), sender="monitor@example.org",
                                recipients=["a@example.org", "b@example.org"],
                                subject_prefix="[belarus]", delivery_id="d",
                                sent_at=SENT_AT)
@@ -254,7 +254,7 @@ def test_email_parts_carry_the_facts() -> None:
 
 
 def test_health_email() -> None:
-    msg = render.email_health_message(health(), sender="m@example.org",
+    msg = render_email.email_health_message(health(), sender="m@example.org",
                                       recipients=["d@example.org"], delivery_id="h")
     assert msg["Subject"] == "[monitor] Feed unhealthy: wire"
     assert "HTTP 503 five times" in text_of(msg) and "HTTP 503 five times" in html_of(msg)
@@ -313,12 +313,12 @@ def test_digest_email_and_payload() -> None:
     items = [ref("Background story", "https://example.org/b", "f1"),
              ref("Background story", "https://example.org/b?utm_medium=x", "f2")]
     start, end = T0, T0 + timedelta(days=1)
-    msg = render.digest_email([alert(), second], items, period_start=start, period_end=end,
+    msg = render_email.digest_email([alert(), second], items, period_start=start, period_end=end,
                               sender="m@example.org", recipients=["d@example.org"],
                               delivery_id="digest-2020-04-20")
     assert msg["Subject"] == ("[monitor] Digest 2020-04-20T14:02:00Z – 2020-04-21T14:02:00Z: "
                               "2 milestones, 1 item")
-    assert msg["Message-ID"] == render.message_id("digest-2020-04-20", "monitor.local")
+    assert msg["Message-ID"] == render_email.message_id("digest-2020-04-20", "monitor.local")
     markup, text = html_of(msg), text_of(msg)
     for body in (markup, text):
         assert "Trump to nominate Julie Fisher" in body and "Potash sanctions eased" in body
@@ -334,7 +334,7 @@ def test_digest_email_and_payload() -> None:
 
 
 def test_empty_digest() -> None:
-    msg = render.digest_email([], [], period_start=T0, period_end=T0, sender="m@example.org",
+    msg = render_email.digest_email([], [], period_start=T0, period_end=T0, sender="m@example.org",
                               recipients=["d@example.org"], delivery_id="dg")
     assert "0 milestones, 0 items" in msg["Subject"]
     assert "No milestones in this period." in text_of(msg)

@@ -14,7 +14,7 @@ from monitor.config import Config
 
 REPO = Path(__file__).resolve().parents[1]
 PURE = ["monitor.parse", "monitor.policy", "monitor.milestones", "monitor.model", "monitor.urls",
-        "monitor.classify", "monitor.alerts.render"]
+        "monitor.classify", "monitor.alerts.render", "monitor.alerts.render_email"]
 IO = ["httpx", "sqlalchemy", "smtplib", "aiosmtplib", "apscheduler", "psycopg"]
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Self
 
-from monitor.alerts import render
+from monitor.alerts import render, render_email
 from monitor.alerts.email import send_email
 from monitor.alerts.webhook import Client, new_client, post_webhook
 from monitor.config import Config, ConsoleChannel, EmailChannel, WebhookChannel
@@ -279,17 +279,17 @@ class Deliverer:
                                       timeout=ch.timeout, extra_headers=ch.headers)
         if p.digest is not None:
             d = p.digest
-            msg = render.digest_email(d.milestones, d.items, period_start=d.start,
+            msg = render_email.digest_email(d.milestones, d.items, period_start=d.start,
                                       period_end=d.end, sender=ch.from_, recipients=list(ch.to),
                                       subject_prefix=ch.subject_prefix,
                                       delivery_id=p.delivery_id)
         elif p.milestone is not None:
-            msg = render.email_message(p.milestone, sender=ch.from_, recipients=list(ch.to),
+            msg = render_email.email_message(p.milestone, sender=ch.from_, recipients=list(ch.to),
                                        subject_prefix=ch.subject_prefix,
                                        delivery_id=p.delivery_id)
         else:
             assert p.health is not None
-            msg = render.email_health_message(p.health, sender=ch.from_, recipients=list(ch.to),
+            msg = render_email.email_health_message(p.health, sender=ch.from_, recipients=list(ch.to),
                                               subject_prefix=ch.subject_prefix,
                                               delivery_id=p.delivery_id)
         await send_email(msg, channel=ch.name, host=ch.host, port=ch.port, starttls=ch.starttls,

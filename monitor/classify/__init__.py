@@ -22,9 +22,10 @@ from monitor.classify.document import build_document, clean_item, item_text, pre
 from monitor.classify.gate import Gate
 from monitor.classify.language import LANGUAGES, language
 from monitor.classify.matcher import Matcher, Ref
+from monitor.classify.mentions import Scan, collect, relevance
 from monitor.classify.normalise import lower
 from monitor.classify.reading import DEFAULT_WINDOW_DAYS, Reading
-from monitor.classify.rules import Scan, collect, find_milestones, relevance
+from monitor.classify.rules import find_milestones
 from monitor.classify.watchlist import Watchlist, load_watchlist, load_watchlists
 from monitor.model import Classification, ItemText, MilestoneHit, Rejection
 

@@ -59,7 +59,7 @@ from monitor.store.items import new_items, store_items
 from monitor.store.outbox import backlog
 from monitor.workers import (
     ClassifyShare,
-    Job,
+    ParseJob,
     Workers,
     known_items,
     parsed_item_text,
@@ -291,12 +291,12 @@ class Pipeline:
     async def _parse(self, polled: Polled, body: bytes) -> None:
         """Parse (and classify what is new) in a worker; see monitor.workers."""
         result, feed = polled.result, polled.feed
-        job = Job(body=body, url=result.final_url, headers=dict(result.headers),
+        job = ParseJob(body=body, url=result.final_url, headers=dict(result.headers),
                   default_language=feed.language, now=polled.started,
                   known=self._known.get(feed.id, b""),
                   classify=not (self.workers.n and self.share.take()))
         try:
-            done = await self.workers.digest(job)
+            done = await self.workers.parse(job)
         except Exception as exc:  # noqa: BLE001 - the per-feed boundary: log, go on
             polled.crash = exc
             return

@@ -1,10 +1,10 @@
 """Parse and classify on the other cores: worker processes between fetch and store.
 
-Parsing and classification (``monitor.digest``) are pure CPU work; in one process they share
-one core with fetching and storing. ``Workers`` runs ``digest`` in worker processes when there
+Parsing and classification (``monitor.parse_job``) are pure CPU work; in one process they share
+one core with fetching and storing. ``Workers`` runs ``parse_job`` in worker processes when there
 is more than one core, and in a thread of this process otherwise: same function, same results.
 
-A worker is a fresh interpreter (``python -m monitor.digest``) that imports only the parser
+A worker is a fresh interpreter (``python -m monitor.parse_job``) that imports only the parser
 and the classifier: it is never forked from this multi-threaded process, and it does not
 import the caller's ``__main__``. Jobs and results travel as length-prefixed pickles over its
 stdin and stdout (our own objects, between our own processes). A worker exits when its stdin
@@ -26,12 +26,28 @@ import sys
 from typing import Literal
 
 from monitor.classify import Classifier
-from monitor.digest import HEADER, Digest, Job, digest, frame, known_items, parsed_item_text
 from monitor.errors import WorkerDied
 from monitor.log import get_logger
+from monitor.parse_job import (
+    HEADER,
+    ParseJob,
+    ParseOutcome,
+    frame,
+    known_items,
+    parse_job,
+    parsed_item_text,
+)
 
-__all__ = ["ClassifyShare", "Digest", "Job", "WorkerDied", "Workers", "known_items",
-           "parsed_item_text", "worker_count"]
+__all__ = [
+    "ClassifyShare",
+    "ParseJob",
+    "ParseOutcome",
+    "WorkerDied",
+    "Workers",
+    "known_items",
+    "parsed_item_text",
+    "worker_count",
+]
 
 log = get_logger("monitor.workers")
 
@@ -96,7 +112,7 @@ class _Worker:
 
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self.proc = proc
-        self.pending: dict[int, asyncio.Future[Digest]] = {}
+        self.pending: dict[int, asyncio.Future[ParseOutcome]] = {}
         self.alive = True
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.reader = asyncio.get_running_loop().create_task(self._read())
@@ -134,9 +150,9 @@ class _Worker:
                 fut.set_exception(WorkerDied(why))
         self.pending.clear()
 
-    def send(self, job_id: int, job: Job) -> asyncio.Future[Digest]:
+    def send(self, job_id: int, job: ParseJob) -> asyncio.Future[ParseOutcome]:
         assert self.proc.stdin is not None
-        fut: asyncio.Future[Digest] = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[ParseOutcome] = asyncio.get_running_loop().create_future()
         self.pending[job_id] = fut
         self.proc.stdin.write(frame((job_id, job)))
         return fut
@@ -156,7 +172,7 @@ class _Worker:
 
 
 class Workers:
-    """Runs ``digest`` in ``n`` worker processes (``n == 0``: in a thread of this process)."""
+    """Runs ``parse_job`` in ``n`` worker processes (``n == 0``: in a thread of this process)."""
 
     def __init__(self, classifier: Classifier, n: int, *, timeout: float = 120.0) -> None:
         self.classifier = classifier
@@ -182,7 +198,7 @@ class Workers:
 
     async def _spawn(self) -> _Worker:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "monitor.digest",
+            sys.executable, "-m", "monitor.parse_job",
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             limit=1 << 20)
         assert proc.stdin is not None
@@ -190,9 +206,9 @@ class Workers:
         proc.stdin.write(frame(self.classifier))
         return _Worker(proc)
 
-    async def digest(self, job: Job) -> Digest:
+    async def parse(self, job: ParseJob) -> ParseOutcome:
         if not self.n:
-            return await asyncio.to_thread(digest, job, self.classifier)
+            return await asyncio.to_thread(parse_job, job, self.classifier)
         try:
             return await self._run(job)
         except WorkerDied as exc:
@@ -206,9 +222,9 @@ class Workers:
                 return await self._run(job)
             except WorkerDied as exc:
                 log.error("parser_worker_died_twice", url=job.url, error=str(exc))
-                return Digest(crash=f"{job.url}: the parser worker died on this body twice")
+                return ParseOutcome(crash=f"{job.url}: the parser worker died on this body twice")
 
-    async def _run(self, job: Job) -> Digest:
+    async def _run(self, job: ParseJob) -> ParseOutcome:
         workers = await self._ready()
         worker = min(workers, key=lambda w: len(w.pending))
         job_id = next(self._ids)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from monitor.app import build_pipeline
 from monitor.classify import Classifier, load_watchlists
 from monitor.config import Config
-from monitor.digest import Digest, Job
+from monitor.parse_job import ParseJob, ParseOutcome
 from monitor.pipeline import Pipeline
 from monitor.store.db import make_engine, upgrade
 from monitor.store.tables import (
@@ -409,11 +409,11 @@ class GatedWorkers(Workers):
         super().__init__(classifier, 0)
         self.opens_after, self.log, self.gate = opens_after, list[str](), asyncio.Event()
 
-    async def digest(self, job: Job) -> Digest:
+    async def parse(self, job: ParseJob) -> ParseOutcome:
         self.log.append("parse " + job.url.rsplit("/", 1)[1])
         if sum(e.startswith("parse") for e in self.log) >= self.opens_after:
             self.gate.set()
-        out = await super().digest(job)
+        out = await super().parse(job)
         await self.gate.wait()
         self.log.append("done " + job.url.rsplit("/", 1)[1])
         return out

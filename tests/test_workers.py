@@ -1,6 +1,6 @@
 """Worker processes (monitor.workers): same results as in-process, and a dead worker loses nothing.
 
-Real processes (``python -m monitor.digest``) over real pipes; a worker's death is a real
+Real processes (``python -m monitor.parse_job``) over real pipes; a worker's death is a real
 SIGKILL, sent while the worker is stopped with a job in hand, so the order is certain.
 """
 
@@ -20,11 +20,11 @@ from sqlalchemy import func, select
 from monitor.app import build_pipeline
 from monitor.classify import Classifier, load_watchlists
 from monitor.config import Config
-from monitor.digest import digest, parsed_item_text
+from monitor.parse_job import parse_job, parsed_item_text
 from monitor.pipeline import Pipeline
 from monitor.store.db import make_engine, upgrade
 from monitor.store.tables import FetchAttemptRow, ItemRow
-from monitor.workers import Digest, Job, Workers, known_items, worker_count
+from monitor.workers import ParseJob, ParseOutcome, Workers, known_items, worker_count
 from tests.servers import FeedServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,8 +43,8 @@ def _corpus(shared_dir: Path, n: int = 40) -> list[Path]:
     return files[:: max(1, len(files) // n)]
 
 
-def _job(body: bytes, url: str = "http://127.0.0.1/feed.xml", **kw: Any) -> Job:
-    return Job(body=body, url=url, headers={}, default_language=None, now=NOW, **kw)
+def _job(body: bytes, url: str = "http://127.0.0.1/feed.xml", **kw: Any) -> ParseJob:
+    return ParseJob(body=body, url=url, headers={}, default_language=None, now=NOW, **kw)
 
 
 RELEVANT = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
@@ -65,11 +65,11 @@ def test_worker_processes_give_what_the_thread_gives(classifier: Classifier,
     jobs = [_job(p.read_bytes(), url=f"http://127.0.0.1/{p.name}") for p in _corpus(shared_dir)]
     jobs += [_job(RELEVANT), _job(b"<html><body>not a feed</body></html>"), _job(b"")]
 
-    async def both() -> tuple[list[Digest], list[Digest]]:
+    async def both() -> tuple[list[ParseOutcome], list[ParseOutcome]]:
         local, pool = Workers(classifier, 0), Workers(classifier, 2)
         try:
-            a = [await local.digest(j) for j in jobs]
-            b = list(await asyncio.gather(*(pool.digest(j) for j in jobs)))
+            a = [await local.parse(j) for j in jobs]
+            b = list(await asyncio.gather(*(pool.parse(j) for j in jobs)))
             return a, b
         finally:
             await pool.aclose()
@@ -88,7 +88,7 @@ def test_every_nothing_here_result_of_a_body_is_one_object(classifier: Classifie
         b"<item><title>Weather %d</title><link>https://example.org/w%d</link>"
         b"<description>Rain in Minsk.</description></item>" % (i, i) for i in range(5))
         + b"</channel>")
-    out = digest(_job(body), classifier)
+    out = parse_job(_job(body), classifier)
     assert out.feed is not None and len(out.classes) == 7
     for it in out.feed.items:
         assert out.classes[it.identity] == classifier.classify(parsed_item_text(it), now=NOW)
@@ -98,13 +98,13 @@ def test_every_nothing_here_result_of_a_body_is_one_object(classifier: Classifie
 
 
 def test_known_items_are_not_classified_again(classifier: Classifier) -> None:
-    async def go() -> Digest:
+    async def go() -> ParseOutcome:
         pool = Workers(classifier, 1)
         try:
-            first = await pool.digest(_job(RELEVANT))
+            first = await pool.parse(_job(RELEVANT))
             assert first.feed is not None and len(first.classes) == 2
             known = known_items(it.identity for it in first.feed.items[1:])
-            return await pool.digest(_job(RELEVANT, known=known))
+            return await pool.parse(_job(RELEVANT, known=known))
         finally:
             await pool.aclose()
     again = _run(go())
@@ -113,13 +113,13 @@ def test_known_items_are_not_classified_again(classifier: Classifier) -> None:
 
 
 def test_a_worker_killed_with_a_job_in_hand_is_replaced(classifier: Classifier) -> None:
-    async def go() -> tuple[Digest, Workers, list[int | None]]:
+    async def go() -> tuple[ParseOutcome, Workers, list[int | None]]:
         pool = Workers(classifier, 1)
         try:
             await pool.start()
             victim = pool._workers[0].proc
             os.kill(victim.pid, signal.SIGSTOP)     # it cannot answer before it dies
-            pending = asyncio.ensure_future(pool.digest(_job(RELEVANT)))
+            pending = asyncio.ensure_future(pool.parse(_job(RELEVANT)))
             while not pool._workers[0].pending:
                 await asyncio.sleep(0)
             os.kill(victim.pid, signal.SIGKILL)
@@ -144,10 +144,10 @@ class _Doomed(Workers):
 
 
 def test_a_body_that_kills_its_worker_twice_is_that_feed_s_error(classifier: Classifier) -> None:
-    async def go() -> Digest:
+    async def go() -> ParseOutcome:
         pool = _Doomed(classifier, 1)
         try:
-            return await pool.digest(_job(RELEVANT))
+            return await pool.parse(_job(RELEVANT))
         finally:
             await pool.aclose()
     got = _run(go())
@@ -155,12 +155,12 @@ def test_a_body_that_kills_its_worker_twice_is_that_feed_s_error(classifier: Cla
 
 
 def test_a_hung_worker_is_killed_and_the_job_retried(classifier: Classifier) -> None:
-    async def go() -> tuple[Digest, Workers]:
+    async def go() -> tuple[ParseOutcome, Workers]:
         pool = Workers(classifier, 1, timeout=1.0)
         try:
             await pool.start()
             os.kill(pool._workers[0].proc.pid, signal.SIGSTOP)   # hangs, never answers
-            return await pool.digest(_job(RELEVANT)), pool
+            return await pool.parse(_job(RELEVANT)), pool
         finally:
             await pool.aclose()
     got, pool = _run(go())
@@ -169,12 +169,12 @@ def test_a_hung_worker_is_killed_and_the_job_retried(classifier: Classifier) -> 
 
 
 def test_workers_ignore_sigterm_and_leave_when_their_input_closes(classifier: Classifier) -> None:
-    async def go() -> tuple[Digest, int | None]:
+    async def go() -> tuple[ParseOutcome, int | None]:
         pool = Workers(classifier, 1)
         await pool.start()
         proc = pool._workers[0].proc
         os.kill(proc.pid, signal.SIGTERM)           # systemd's stop, sent to the whole group
-        got = await pool.digest(_job(RELEVANT))
+        got = await pool.parse(_job(RELEVANT))
         await pool.aclose()
         return got, proc.returncode
     got, code = _run(go())
@@ -200,10 +200,10 @@ def doomed_pipeline(tmp_path: Path, feed_server: FeedServer,
         "fetch": {"allow_private_networks": True}})
 
     class KillsBad(Workers):
-        async def digest(self, job: Job) -> Digest:
+        async def parse(self, job: ParseJob) -> ParseOutcome:
             if job.url.endswith("/bad.xml"):
-                return await _Doomed.digest(_doomed, job)
-            return await super().digest(job)
+                return await _Doomed.parse(_doomed, job)
+            return await super().parse(job)
     _doomed = _Doomed(classifier, 1)
     pipe = build_pipeline(config, engine, classifier, workers=KillsBad(classifier, 1))
     yield pipe, engine
@@ -234,7 +234,7 @@ def test_a_worker_logs_the_daemons_json_lines() -> None:
     import json
     import logging
 
-    from monitor.digest import _JsonLines
+    from monitor.parse_job import _JsonLines
 
     record = logging.LogRecord("monitor.workers", logging.ERROR, __file__, 1,
                                "worker_classify_failed", None, None)
@@ -249,7 +249,7 @@ def test_a_worker_logs_the_daemons_json_lines() -> None:
 def test_a_workers_log_level_falls_back_to_info() -> None:
     import logging
 
-    from monitor.digest import log_level
+    from monitor.parse_job import log_level
 
     assert log_level("debug") == logging.DEBUG and log_level(" Warning ") == logging.WARNING
     assert log_level("verbose") == logging.INFO and log_level("") == logging.INFO

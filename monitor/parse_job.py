@@ -1,12 +1,12 @@
 """One fetched body → its items and their classifications: the worker processes' stage.
 
-``digest`` parses a body (the lxml fast path or feedparser, then HTML to text and
+``parse_job`` parses a body (the lxml fast path or feedparser, then HTML to text and
 normalisation) and classifies the items the previous parse of the feed did not have. It is
 pure CPU work, run by ``monitor.workers`` in worker processes (or in a thread of the daemon).
 
-A worker process runs ``python -m monitor.digest`` and speaks a small protocol on its stdin
+A worker process runs ``python -m monitor.parse_job`` and speaks a small protocol on its stdin
 and stdout: length-prefixed pickles (our own objects, between our own processes), a pickled
-Classifier first, then ``(id, Job)`` in and ``(id, Digest)`` out. It imports only the parser
+Classifier first, then ``(id, ParseJob)`` in and ``(id, ParseOutcome)`` out. It imports only the parser
 and the classifier (no asyncio, no structlog, no database), which keeps each worker small.
 """
 
@@ -37,7 +37,7 @@ HEADER = struct.Struct("!Q")             # a frame: its length, then a pickle
 
 
 @dataclass(frozen=True)
-class Job:
+class ParseJob:
     """One fetched body to parse, and the identities whose classification is not needed."""
 
     body: bytes
@@ -50,8 +50,8 @@ class Job:
 
 
 @dataclass
-class Digest:
-    """What ``digest`` made of a body: the feed, or the parse error, or the crash."""
+class ParseOutcome:
+    """What ``parse_job`` made of a body: the feed, or the parse error, or the crash."""
 
     feed: ParsedFeed | None = None
     error: str | None = None              # ParseError: not a feed (the feed's failure)
@@ -71,13 +71,13 @@ def _key(identity: str) -> bytes:
 
 
 def known_items(identities: Iterable[str]) -> bytes:
-    """Identities as ``Job.known`` carries them: 8 bytes of a hash each, about 30 times less
+    """Identities as ``ParseJob.known`` carries them: 8 bytes of a hash each, about 30 times less
     memory than a set of the strings (the daemon keeps one per feed). A collision only makes
     the worker skip an item's classification, which the store then does itself."""
     return b"".join(sorted({_key(i) for i in identities}))
 
 
-def digest(job: Job, classifier: Classifier | None) -> Digest:
+def parse_job(job: ParseJob, classifier: Classifier | None) -> ParseOutcome:
     """Parse one body and classify its items that are not in ``job.known``; never raises."""
     # Imported here, not at the top: the daemon imports this module for its types, and with
     # worker processes it never parses, so it does not load feedparser, lxml and w3lib
@@ -87,10 +87,10 @@ def digest(job: Job, classifier: Classifier | None) -> Digest:
         feed = parse_feed(job.body, url=job.url, headers=job.headers,
                           default_language=job.default_language, now=job.now)
     except ParseError as exc:
-        return Digest(error=str(exc))
+        return ParseOutcome(error=str(exc))
     except Exception as exc:  # noqa: BLE001 - the per-feed boundary, in the worker
-        return Digest(crash=_describe(exc))
-    out = Digest(feed=feed)
+        return ParseOutcome(crash=_describe(exc))
+    out = ParseOutcome(feed=feed)
     if classifier is None or not job.classify:
         return out
     known = {job.known[i:i + 8] for i in range(0, len(job.known), 8)}
@@ -126,7 +126,7 @@ def _read_frame(stream: BinaryIO) -> bytes | None:
 
 
 def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
-    """The worker's loop: a pickled Classifier first, then (id, Job) → (id, Digest)."""
+    """The worker's loop: a pickled Classifier first, then (id, ParseJob) → (id, ParseOutcome)."""
     first = _read_frame(stdin)
     if first is None:
         return
@@ -134,7 +134,7 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
     _write_frame(stdout, (0, None))                 # ready
     while (frame := _read_frame(stdin)) is not None:
         job_id, job = pickle.loads(frame)
-        _write_frame(stdout, (job_id, digest(job, classifier)))
+        _write_frame(stdout, (job_id, parse_job(job, classifier)))
 
 
 def frame(value: object) -> bytes:
@@ -205,7 +205,7 @@ class _JsonLines(logging.Formatter):
 
 
 if __name__ == "__main__":
-    # Run as monitor.digest, not __main__, so results pickle as monitor.digest.Digest.
-    from monitor.digest import main as _main
+    # Run as monitor.parse_job, not __main__, so results pickle as monitor.parse_job.ParseOutcome.
+    from monitor.parse_job import main as _main
 
     _main()

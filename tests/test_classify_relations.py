@@ -145,8 +145,8 @@ def test_hit_fields_and_principals() -> None:
 def test_watchlist_filter() -> None:
     c = classifier().classify(ItemText("a", "Trump met Lukashenko"), watchlist="nope")
     assert not c.relevant and not c.milestones
-    assert classifier().watchlists == ("belarus-us",)
-    assert classifier().watchlist_objects[0].milestone_types["embassy_closed"][1] == "critical"
+    assert classifier().watchlist_names == ("belarus-us",)
+    assert classifier().watchlists[0].milestone_types["embassy_closed"][1] == "critical"
 
 
 def test_normalise_helpers() -> None:

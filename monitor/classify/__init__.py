@@ -46,8 +46,8 @@ class Classifier:
         more than its type's window reports background, not news."""
         self.window_days = {t: max(1, round(s / 86400)) for t, s in (windows or {}).items()}
         self.default_window_days = max(1, round(default_window / 86400))
-        self.watchlist_objects: tuple[Watchlist, ...] = tuple(watchlists)
-        self.watchlists: tuple[str, ...] = tuple(w.name for w in watchlists)
+        self.watchlists: tuple[Watchlist, ...] = tuple(watchlists)
+        self.watchlist_names: tuple[str, ...] = tuple(w.name for w in watchlists)
         self.versions = {w.name: w.version for w in watchlists}
         self._all = list(range(len(watchlists)))
         entries: list[tuple[str, Ref]] = []
@@ -73,7 +73,7 @@ class Classifier:
         if watchlist is None:
             wanted = self._all
         else:
-            wanted = [wi for wi, name in enumerate(self.watchlists) if name == watchlist]
+            wanted = [wi for wi, name in enumerate(self.watchlist_names) if name == watchlist]
         cleaned = clean_item(item)
         low = lower(item_text(cleaned[0], cleaned[1]))
         prep = None
@@ -88,7 +88,7 @@ class Classifier:
                     k: v for k, v in self.versions.items() if k == watchlist})
         doc = build_document(item, now, prep)
         matches = self.matcher.scan(doc.tokens, doc.stems)
-        n = len(self.watchlist_objects)
+        n = len(self.watchlists)
         actor_hits: list[list[tuple[int, int, int]]] = [[] for _ in range(n)]
         excluded: list[list[tuple[int, int]]] = [[] for _ in range(n)]
         terms: list[dict[str, dict[int, list[tuple[int, int]]]]] = [{} for _ in range(n)]
@@ -114,7 +114,7 @@ class Classifier:
         rejected: list[Rejection] = []
         reading: Reading | None = None
         best = 0.0
-        for wi, wl in enumerate(self.watchlist_objects):
+        for wi, wl in enumerate(self.watchlists):
             if watchlist is not None and wl.name != watchlist:
                 continue
             if not actor_hits[wi]:

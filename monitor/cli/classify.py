@@ -60,7 +60,7 @@ def _item_from_json(d: dict[str, Any]) -> Any:
 def classify_cmd(c: Ctx, watchlist: str | None, explain: bool) -> None:
     """Read JSON Lines on stdin, write one classification line per input line."""
     clf = c.classifier()
-    if watchlist and watchlist not in clf.watchlists:
+    if watchlist and watchlist not in clf.watchlist_names:
         raise ConfigError(c.config.source, "watchlists", f"no watchlist named {watchlist!r}")
     out = sys.stdout
     for line in sys.stdin:

@@ -23,10 +23,10 @@ def check_config(c: Ctx, show: bool) -> None:
     click.echo(f"  database: {redact(config)['database']['url']}")
     enabled = sum(1 for f in config.feeds if f.enabled)
     click.echo(f"  feeds: {len(config.feeds)} ({enabled} enabled)")
-    for wl in clf.watchlist_objects:
+    for wl in clf.watchlists:
         click.echo(f"  watchlist {wl.name} v{wl.version}: {len(wl.actors)} actors, "
                    f"{len(wl.milestones)} milestone types")
-    if not clf.watchlist_objects:
+    if not clf.watchlists:
         click.echo("  watchlists: (none)")
     chans = ", ".join(f"{ch.name} ({ch.type}, {ch.mode})" for ch in config.alerts.channels)
     click.echo(f"  alert channels: {chans or '(none)'}")

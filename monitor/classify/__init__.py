@@ -16,12 +16,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from monitor.classify.document import build_document, clean_item, item_text, prepare
 from monitor.classify.gate import Gate
 from monitor.classify.language import LANGUAGES, language
-from monitor.classify.matcher import Matcher, Ref
+from monitor.classify.matcher import Matcher
 from monitor.classify.mentions import Scan, collect, relevance
 from monitor.classify.normalise import lower
 from monitor.classify.reading import DEFAULT_WINDOW_DAYS, Reading
@@ -33,6 +33,15 @@ if TYPE_CHECKING:
     from monitor.config import Config
 
 __all__ = ["Classifier", "Watchlist", "classifier_for", "load_watchlist", "load_watchlists"]
+
+
+class Ref(NamedTuple):
+    """What a matched word stands for in watchlist number ``watchlist``: an actor (``key``:
+    its index), a term or a guard word (``key``: its group), an exclusion, an off-topic word."""
+
+    kind: Literal["actor", "term", "guard", "exclude", "off"]
+    watchlist: int
+    key: Any = None
 
 
 class Classifier:
@@ -53,13 +62,13 @@ class Classifier:
         entries: list[tuple[str, Ref]] = []
         for wi, wl in enumerate(watchlists):
             for ai, actor in enumerate(wl.actors):
-                entries.extend((alias, ("actor", wi, ai)) for alias in actor.aliases)
-            entries.extend((p, ("exclude", wi)) for p in wl.exclude)
-            entries.extend((p, ("off", wi)) for p in wl.relevance.off_topic)
+                entries.extend((alias, Ref("actor", wi, ai)) for alias in actor.aliases)
+            entries.extend((p, Ref("exclude", wi)) for p in wl.exclude)
+            entries.extend((p, Ref("off", wi)) for p in wl.relevance.off_topic)
             for group, words in wl.terms.items():
-                entries.extend((w, ("term", wi, group)) for w in words)
+                entries.extend((w, Ref("term", wi, group)) for w in words)
             for group, words in wl.guards.items():
-                entries.extend((w, ("guard", wi, group)) for w in words)
+                entries.extend((w, Ref("guard", wi, group)) for w in words)
         self.matcher = Matcher(entries)
         # Items failing every gate skip splitting and rules altogether -- most of a stream.
         self._gate = Gate(watchlists)
@@ -75,9 +84,9 @@ class Classifier:
         else:
             wanted = [wi for wi, name in enumerate(self.watchlist_names) if name == watchlist]
         cleaned = clean_item(item)
-        low = lower(item_text(cleaned[0], cleaned[1]))
+        low = lower(item_text(cleaned.title, cleaned.body))
         prep = None
-        if self._gate.may_pass(low, cleaned[2], wanted):
+        if self._gate.may_pass(low, cleaned.lang, wanted):
             prep = prepare(item, cleaned, low)
             if not self._gate.passes(prep.tokens, prep.stems, wanted):
                 prep = None
@@ -96,13 +105,12 @@ class Classifier:
         off = [0] * n
         sent_of = doc.sent_of
         for start, end, refs in matches:
-            for ref in refs:
-                kind, wi = ref[0], ref[1]
+            for kind, wi, key in refs:
                 if kind == "actor":
-                    actor_hits[wi].append((ref[2], start, end))
+                    actor_hits[wi].append((key, start, end))
                 elif kind == "term" or kind == "guard":
                     target = terms[wi] if kind == "term" else guard_spans[wi]
-                    target.setdefault(ref[2], {}).setdefault(sent_of[start], []).append(
+                    target.setdefault(key, {}).setdefault(sent_of[start], []).append(
                         (start, end))
                 elif kind == "exclude":
                     excluded[wi].append((start, end))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from monitor.classify.language import language
 from monitor.classify.normalise import (
@@ -145,7 +146,15 @@ def read_fields(item: ItemText) -> list[tuple[str, str]]:
     return out
 
 
-def clean_item(item: ItemText) -> tuple[str, str, str]:
+class Cleaned(NamedTuple):
+    """An item's cleaned title and body (the fields read after the title) and its language."""
+
+    title: str
+    body: str
+    lang: str
+
+
+def clean_item(item: ItemText) -> Cleaned:
     """An item's cleaned title and body (the fields read after the title) and its language."""
     fields = read_fields(item)
     title = clean(fields[0][1])
@@ -155,7 +164,7 @@ def clean_item(item: ItemText) -> tuple[str, str, str]:
     # counting scripts as ``detect_language`` would (what it says "be" to).
     if lang == "en" and not title.isascii() and has_belarusian_letters(title + body[:500]):
         lang = "be"
-    return title, body, lang
+    return Cleaned(title, body, lang)
 
 
 def item_text(title: str, body: str) -> str:
@@ -163,7 +172,7 @@ def item_text(title: str, body: str) -> str:
     return title + "\n" + body if body else title
 
 
-def prepare(item: ItemText, cleaned: tuple[str, str, str] | None = None,
+def prepare(item: ItemText, cleaned: Cleaned | None = None,
             low: str | None = None) -> Prepared:
     """Clean an item's fields, detect its language, tokenise it (``cleaned`` and ``low``:
     ``clean_item`` and ``lower(item_text(...))``, if known)."""

@@ -32,7 +32,7 @@ RAW_SEP = " "
 STEM_SEP = "\x03"
 HALF_SEP = "\x02"
 
-Ref = tuple[Any, ...]   # ("actor", wl, actor_index) | ("term", wl, group) | ...
+Ref = Any    # what a pattern stands for: its user's own value (the classifier's ``Ref``)
 
 
 # (first token index, last token index (inclusive), refs); a plain tuple because an

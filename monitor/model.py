@@ -6,9 +6,20 @@ classify(ItemText) -> Classification(MilestoneHit...) -> milestones -> alerts
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
+
+IDENTITY_MAX = 512          # characters of an item's identity the items table keeps
+
+
+def identity_key(identity: str) -> str:
+    """An item's identity as it is stored and compared: itself, or when longer than the
+    column holds, ``sha256:`` and its hash (two long ids that share a beginning stay two)."""
+    if len(identity) <= IDENTITY_MAX:
+        return identity
+    return "sha256:" + hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -129,6 +129,19 @@ def test_identity_prefers_guid_then_link_then_hash() -> None:
     assert again.items[0].identity == c.identity
 
 
+def test_an_identity_longer_than_the_column_is_its_hash() -> None:
+    """One rule with the store (``model.identity_key``): two long guids that share their
+    first 512 characters stay two items."""
+    long = "urn:x:" + "g" * 600
+    feed = parse_feed(rss(f"<item><title>a</title><guid>{long}a</guid></item>"
+                          f"<item><title>b</title><guid>{long}b</guid></item>"
+                          f"<item><title>c</title><guid>{long[:500]}</guid></item>"),
+                      url="https://x.org/f", now=NOW)
+    a, b, c = feed.items
+    assert a.identity.startswith("sha256:") and b.identity.startswith("sha256:")
+    assert a.identity != b.identity and c.identity == long[:500]
+
+
 def test_shared_link_without_guid_keeps_every_distinct_entry() -> None:
     feed = parse_feed(rss("".join(
         f"<item><title>post {n}</title><link>https://x.org/news</link></item>" for n in range(3))

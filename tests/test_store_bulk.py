@@ -180,9 +180,9 @@ def test_lookups_of_more_values_than_one_statement_takes(engine: Any) -> None:
 def test_an_identity_longer_than_its_column_is_found_again(engine: Any,
                                                            monkeypatch: pytest.MonkeyPatch
                                                            ) -> None:
-    """Identities are stored cut to 512 characters; the parser keeps up to 1,000. Such an item
-    must not be new at every poll (found in review: each poll took the conflict path, which
-    rewrites the batch's story ids)."""
+    """An identity longer than its column is stored as its hash (``model.identity_key``), as
+    the parser gives it. Such an item must not be new at every poll (each poll would take
+    the conflict path, which rewrites the batch's story ids)."""
     relinked: list[object] = []
     monkeypatch.setattr(items_mod, "relink", lambda _s, rows: relinked.append(rows))
     long_id = ParsedItem(identity="g" * 700, title="Long", url="https://x.org/long",
@@ -197,6 +197,21 @@ def test_an_identity_longer_than_its_column_is_found_again(engine: Any,
         assert [x.item.identity for x in again] == ["g1"]
         assert insert_items(s, ids["a"], [long_id], NOW) == []
     assert relinked == []
+
+
+def test_two_long_identities_sharing_a_beginning_are_two_items(engine: Any) -> None:
+    make = sessions(engine)
+    first, second = (ParsedItem(identity="g" * 600 + tail, title=tail, url=f"https://x.org/{tail}",
+                                link=f"https://x.org/{tail}", summary="S", published=NOW,
+                                language="en", fingerprint=f"fp{tail}", raw={})
+                     for tail in ("a", "b"))
+    with make.begin() as s:
+        ids = _feeds(s)
+        stored = store(s, [(ids["a"], [first, second])], NOW)
+    assert [x.item.title for x in stored] == ["a", "b"]
+    with make.begin() as s:
+        idents = sorted(s.scalars(select(ItemRow.identity)))
+    assert len(set(idents)) == 2 and all(i.startswith("sha256:") for i in idents)
 
 
 def test_store_items_writes_the_classification_in_the_row(engine: Any) -> None:

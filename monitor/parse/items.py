@@ -15,7 +15,7 @@ from itertools import islice
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from monitor.model import ParsedItem
+from monitor.model import ParsedItem, identity_key
 from monitor.parse.dates import from_struct, parse_date, sane_date
 from monitor.parse.text import detect_language, field_text, language_tag
 from monitor.urls import canonical_url
@@ -67,7 +67,7 @@ def build_items(entries: list[Entry], *, url: str, feed_language: str | None,
     duplicates = 0
     for item in built:
         if len(groups.get(item.identity, ())) > 1:
-            item = replace(item, identity=f"{item.identity}|{_item_hash(item)[:16]}")
+            item = replace(item, identity=identity_key(f"{item.identity}|{_item_hash(item)[:16]}"))
         if item.identity in seen:
             duplicates += 1
             continue
@@ -108,9 +108,8 @@ def _item(entry: Entry, *, url: str, feed_language: str | None,
     if not identity and canonical:
         fragment = _fragment(link) if link else ""
         identity = f"{canonical}#{fragment}" if fragment else canonical
-    identity = identity or _sha256(entry.title + "\n" + (entry.summary or entry.content))
-    if len(identity) > 1000:
-        identity = "sha256:" + _sha256(identity)
+    identity = identity_key(
+        identity or _sha256(entry.title + "\n" + (entry.summary or entry.content)))
     language = (language_tag(entry.language) or feed_language or default_language
                 or detect_language(" ".join((entry.title, entry.summary[:2000],
                                              entry.content[:2000]))))

@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from monitor.model import Classification, ItemText, ParsedItem
+from monitor.model import Classification, ItemText, ParsedItem, identity_key
 from monitor.store.sql import chunks, one_of, placeholder
 from monitor.store.stories import relink, story_ids
 from monitor.store.tables import (
@@ -30,14 +30,9 @@ from monitor.store.tables import (
 _ITEMS = cast(Table, ItemRow.__table__)
 
 
-_IDENTITY_CHARS = cast(int, cast(String, _ITEMS.c.identity.type).length)
-
-
-def stored_identity(identity: str) -> str:
-    """An item's identity as the items table holds it: cut to its column's length (the parser
-    keeps up to 1,000 characters). Look identities up this way, else such an item is new at
-    every poll (found in review)."""
-    return identity[:_IDENTITY_CHARS]
+# Identities are stored as ``model.identity_key`` gives them (the parser's rule), also
+# those of items built elsewhere.
+stored_identity = identity_key
 
 
 _Row = TypeVar("_Row", FeedRow, ItemRow)

@@ -315,22 +315,9 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
         if not wp.is_file():
             raise ConfigError(name, f"watchlists[{i}]", f"watchlist file not found: {wp}")
         resolved.append(str(wp))
-    db_url = _resolve_sqlite_path(config.database.url, base)
-    return config.model_copy(update={
-        "watchlists": resolved,
-        "database": config.database.model_copy(update={"url": db_url}),
-        "source": name,
-    })
-
-
-def _resolve_sqlite_path(url: str, base: Path) -> str:
-    """A relative SQLite path stays relative to the working directory (as SQLAlchemy does).
-
-    We keep SQLAlchemy's meaning so ``sqlite:///monitor.db`` is where the user runs the daemon;
-    only the ``MONITOR_DATABASE_URL``/config value is used, unchanged.
-    """
-    del base
-    return url
+    # (a relative SQLite path stays relative to the working directory, as SQLAlchemy reads
+    # it: ``sqlite:///monitor.db`` is where the user runs the daemon)
+    return config.model_copy(update={"watchlists": resolved, "source": name})
 
 
 def redact(config: Config) -> dict[str, Any]:

@@ -21,8 +21,8 @@ def setup_logging(level: str = "info", fmt: str = "auto", stream: Any = None) ->
     """Configure structlog and the standard library once, for the CLI.
 
     Our own events go straight from structlog to the stream (its filtering logger drops what
-    is below the level before any work; the stdlib round trip cost about 70 µs a line, a
-    poll cycle's every feed writes one); third-party stdlib records reach the same stream
+    is below the level before any work; the stdlib round trip is costly for a line every
+    feed of a poll cycle writes); third-party stdlib records reach the same stream
     through a handler that runs the same processors and renderer.
     """
     stream = stream or sys.stderr

@@ -81,7 +81,7 @@ def parse_job(job: ParseJob, classifier: Classifier | None) -> ParseOutcome:
     """Parse one body and classify its items that are not in ``job.known``; never raises."""
     # Imported here, not at the top: the daemon imports this module for its types, and with
     # worker processes it never parses, so it does not load feedparser, lxml and w3lib
-    # (about 8 MB of its memory). Workers import the parser when they start (``main``).
+    # (megabytes of its memory). Workers import the parser when they start (``main``).
     from monitor.parse import parse_feed
     try:
         feed = parse_feed(job.body, url=job.url, headers=job.headers,

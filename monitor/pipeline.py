@@ -74,8 +74,8 @@ class ClaimSize:
 
     What a batch holds is the bodies it parses and their items until they are stored, so
     ``batch_size`` bounds the memory of a cycle where everything is new. A batch also has a
-    cost of its own, whatever it holds (a claim, two transactions, two thread hops: about
-    5 ms here, a sixth of a 304 cycle at 40 feeds a batch). So the size follows the share of
+    cost of its own, whatever it holds (a claim, two transactions, two thread hops), which
+    weighs on a 304 cycle. So the size follows the share of
     polls in the last batch fetched that were not 304 or unchanged (new bodies, and failures,
     which may be slow): a batch is expected to bring about ``batch_size`` of them. It never
     grows past what the last batch's pace fetches in a tenth of the lease, since a feed stays
@@ -83,9 +83,8 @@ class ClaimSize:
     another replica poll it too. Every cycle starts at ``batch_size``.
 
     The price is memory when polls turn from 304s to new bodies in the middle of a cycle, as
-    the two batches claimed at the larger size may all be new: measured with the first 500 of
-    1000 farm feeds at 304 and the last 500 all new, in claim order, the peak rose 15 MB at
-    three times (39 MB at five, 1 MB at one). Three times took about 10% off a 304 cycle.
+    the two batches claimed at the larger size may all be new; ``MAX_FACTOR`` weighs that
+    against a 304 cycle's time (docs/performance.md).
     """
 
     MAX_FACTOR = 3

@@ -5,11 +5,8 @@ A running daemon keeps hundreds of thousands of them from start-up (SQLAlchemy's
 compiled caches, the config, the classifier, pydantic models) that never become garbage, and
 a cold cycle allocates millions of short-lived ones (every item and classification read
 from a worker), so collections were frequent and each full one walked everything.
-
-Measured on the bench's cold cycle (1000 feeds, 30,000 new items, SQLite, bench/cycles.py
-with a gc callback): the collector took 0.53 s of the daemon's 4.1 CPU seconds, 0.34 s of
-it in five full collections; with ``settle_gc`` 0.10 s. The unchanged cycle: 0.085 s of
-0.80 s before, 0.027 s after. Peak memory did not change.
+``settle_gc`` freezes what start-up built, so the collector no longer walks it, and raises
+the thresholds for the short-lived objects (docs/performance.md has the figures).
 """
 
 from __future__ import annotations

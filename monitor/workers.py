@@ -67,8 +67,8 @@ class ClassifyShare:
     """The share of jobs whose items the daemon classifies itself, adjusted batch by batch.
 
     A worker parses and classifies while the daemon fetches and stores; on two cores the
-    worker is the slower of the two (per item about 190 µs parsing and 120 classifying, against
-    235 storing), so the daemon waited for it and its core sat partly idle. Parsing stays in
+    worker is the slower of the two (parsing and classifying an item take longer than storing
+    it), so the daemon waited for it and its core sat partly idle. Parsing stays in
     the worker (a hostile body can only crash a worker), but classification, our own code on
     text already parsed, can run in either: the daemon takes a share of it, more when its last
     batch was stored before the next one was parsed, less when it was not (then the daemon is

@@ -36,7 +36,7 @@ Ref = Any    # what a pattern stands for: its user's own value (the classifier's
 
 
 # (first token index, last token index (inclusive), refs); a plain tuple because an
-# on-topic item has hundreds of matches and a dataclass instance costs ~1 us to build.
+# on-topic item has hundreds of matches and a dataclass instance is slow to build.
 Match = tuple[int, int, tuple[Ref, ...]]
 
 

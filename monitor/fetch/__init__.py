@@ -69,7 +69,7 @@ _ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, "
 
 class _SetCookieCookies(httpx.Cookies):
     """httpx's cookie jar, read only from responses that set a cookie: httpx otherwise builds
-    urllib request and response shims for every response (5% of a 304 poll's CPU here)."""
+    urllib request and response shims for every response, a cost a 304 poll notices."""
 
     def extract_cookies(self, response: httpx.Response) -> None:
         if "set-cookie" in response.headers:
@@ -198,8 +198,8 @@ class Fetcher:
         self._host_next_start: dict[str, float] = {}
         self._targets: dict[str, tuple[Any, httpx.URL]] = {}
         # Every pooled connection is kept alive: with fewer keep-alive slots than concurrent
-        # requests, the surplus reconnects on each request (measured in bench/: a TCP
-        # handshake per feed). Our semaphore keeps the pool at or under max_connections.
+        # requests, the surplus reconnects on each request (a TCP handshake per feed). Our
+        # semaphore keeps the pool at or under max_connections.
         transport = GuardedTransport(max_connections=settings.max_connections,
                                       keepalive_expiry=30.0, resolver=resolver or system_resolver,
                                       allow_private=settings.allow_private_networks, dial=dial)
@@ -287,8 +287,8 @@ class Fetcher:
             current = target
 
     def _target(self, url: str, *, keep: bool) -> tuple[Any, httpx.URL]:
-        """``_check_url``'s split and httpx's parsed URL. Both are pure, and httpx parsing the
-        same feed URL at every poll was 7% of a 304 cycle's CPU, so feed URLs' are kept
+        """``_check_url``'s split and httpx's parsed URL. Both are pure, and parsing the same
+        feed URL at every poll is a visible share of a 304 cycle, so feed URLs' are kept
         (``keep``), unless long. Redirect targets are not: a publisher may redirect to a new
         long URL at every poll (a session token), which would fill the cache."""
         known = self._targets.get(url)

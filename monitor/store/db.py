@@ -80,10 +80,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
-    # A checkpoint (copying the WAL into the database, with an fsync) every ~40 MB of WAL
-    # instead of SQLite's 4 MB: a cold cycle's batch writes about 4 MB, so the default put a
-    # checkpoint into nearly every commit (18 ms each here). The WAL file is reused, not
-    # grown, after each checkpoint; readers look pages up in its index, as before.
+    # A checkpoint (copying the WAL into the database, with an fsync) every SQLITE_WAL_PAGES
+    # pages of WAL instead of SQLite's 1000: a cold cycle's batch writes about as much as
+    # the default, which put a checkpoint into nearly every commit. The WAL file is reused,
+    # not grown, after each checkpoint; readers look pages up in its index, as before.
     cur.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_PAGES}")
     cur.close()
 

@@ -186,9 +186,9 @@ _FEEDS = cast(Table, FeedRow.__table__)
 class FeedPatch:
     """A feed's row as a poll's store sees it: the columns it reads, and every assignment
     recorded in ``changes``, which ``update_feeds`` writes with one executemany per set of
-    columns. Loading whole rows into the ORM and flushing them was half of a 304 cycle's
-    store (75-84 ms against 30-37 for 1000 feeds on SQLite, 145-185 against 70-119 on
-    PostgreSQL). Reading a column that was neither loaded nor assigned is an error."""
+    columns: loading whole rows into the ORM and flushing them costs a 304 cycle's store
+    about twice as much. Reading a column that was neither loaded nor assigned is an
+    error."""
 
     READ = ("id", "name", "url", "current_url", "unhealthy", "silent_since", "lease_owner",
             "polls")
@@ -254,8 +254,8 @@ def attempt(*, feed_id: int, started_at: datetime, url: str, status: int | None,
 
 def record_attempts(session: Session, attempts: Sequence[dict[str, Any]]) -> None:
     """Poll records in one executemany INSERT (no ids read back, unlike the ORM's add), on
-    the table rather than the mapped class: the ORM's bulk-insert preparation was 8% of a
-    304 cycle's CPU. Column defaults apply the same way."""
+    the table rather than the mapped class, whose bulk-insert preparation is a visible share
+    of a 304 cycle's CPU. Column defaults apply the same way."""
     if attempts:
         session.flush()                     # feeds added in this session exist first
         session.connection().execute(insert(cast(Table, FetchAttemptRow.__table__)),

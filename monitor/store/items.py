@@ -182,10 +182,8 @@ class _ItemInsert:
     SQLite takes multi-row VALUES. PostgreSQL takes one array per column, ``INSERT ... SELECT
     FROM unnest(...)``: a short statement of 22 parameters whatever the number of rows, which
     psycopg converts once and the server prepares once, with the arrays sent in binary. A
-    VALUES statement of 256 rows has 5,632 parameters, which psycopg parsed anew at every
-    execution (it caches statements of at most 50 parameters), and the server too. Storing
-    30,000 farm items in batches of 1,200: our CPU 3.7-4.2 s -> 0.7-0.8 s, the server's 2.7 ->
-    1.0-1.1 s (with the story ids set in the insert).
+    VALUES statement of 256 rows has thousands of parameters, which psycopg parses anew at
+    every execution (it caches statements of at most 50 parameters), and the server too.
     """
 
     COLUMNS = ("id", "story_id", "feed_id", "identity", "url", "link", "title", "summary",
@@ -210,9 +208,8 @@ class _ItemInsert:
         if dialect.name == "postgresql":
             self.unnest_sql = self._unnest_sql(dialect)
 
-    # Rows per PostgreSQL statement: its arrays are built and sent at once. 5,000 raised the
-    # cold cycle's peak by 4 MB, for no speed (store_items of 30,000 items: 256, 1,000 and
-    # 5,000 rows a statement within noise of each other).
+    # Rows per PostgreSQL statement: its arrays are built and sent at once, so more rows a
+    # statement raise the cold cycle's peak memory, for no speed.
     ARRAY_ROWS = 256
 
     @classmethod

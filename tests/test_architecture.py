@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -37,6 +38,101 @@ def test_the_daemon_does_not_load_the_parser() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "", f"the daemon imports {out}"
+
+
+# -- the layers: which modules may import what, no cycle, no module too long ---------------
+
+MONITOR = REPO / "monitor"
+MODULES = {".".join(p.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__"): p
+           for p in MONITOR.rglob("*.py")}
+# Where a library may be imported (a module path, or a package with its subpackages)
+ALLOWED = {
+    "sqlalchemy": ("monitor.store", "monitor.dashboard.queries", "monitor.migrations"),
+    "alembic": ("monitor.store", "monitor.migrations"),
+    "httpx": ("monitor.fetch", "monitor.alerts.webhook"),
+    "aiohttp": ("monitor.fetch", "monitor.alerts.webhook"),
+}
+MAX_LINES = 500
+
+
+def _imports(name: str, path: Path) -> set[str]:
+    """Every module ``name`` imports, anywhere in it (at the top or in a function), except
+    under ``if TYPE_CHECKING``; relative imports resolved."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    typing_only = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
+                   and "TYPE_CHECKING" in ast.unparse(node.test) for n in ast.walk(node)}
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[:len(package.split(".")) - node.level + 1]
+                base = ".".join(parts + ([node.module] if node.module else []))
+            subs = [f"{base}.{a.name}" for a in node.names if f"{base}.{a.name}" in MODULES]
+            out.update(subs if len(subs) == len(node.names) else [base, *subs])
+    return out
+
+
+def _within(module: str, places: tuple[str, ...]) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in places)
+
+
+@pytest.mark.parametrize("library", sorted(ALLOWED))
+def test_libraries_stay_in_their_layer(library: str) -> None:
+    """SQL in the store (and the dashboard's read queries), HTTP clients in the fetcher and
+    the webhook sender: the pipeline and the rest orchestrate through them."""
+    bad = sorted(name for name, path in MODULES.items()
+                 if not _within(name, ALLOWED[library])
+                 and any(_within(m, (library,)) for m in _imports(name, path)))
+    assert bad == []
+
+
+def test_no_import_cycle() -> None:
+    """No module of monitor imports, through others, itself (a package's own submodules
+    importing it aside: importing a submodule always runs its package first)."""
+    graph: dict[str, set[str]] = {}
+    for name, path in MODULES.items():
+        deps = set()
+        for m in _imports(name, path):
+            while m and m not in MODULES:
+                m = m.rpartition(".")[0]
+            if m and m != name and not name.startswith(m + "."):
+                deps.add(m)
+        graph[name] = deps
+    done: set[str] = set()
+
+    def visit(node: str, path: list[str]) -> list[str] | None:
+        if node in path:
+            return [*path[path.index(node):], node]
+        if node in done:
+            return None
+        for nxt in sorted(graph[node]):
+            cycle = visit(nxt, [*path, node])
+            if cycle:
+                return cycle
+        done.add(node)
+        return None
+    cycles = [c for name in sorted(graph) if (c := visit(name, []))]
+    assert cycles == []
+
+
+def test_no_module_is_too_long() -> None:
+    long = {name: n for name, path in MODULES.items()
+            if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+    assert long == {}
+
+
+def test_the_layer_checks_can_fail() -> None:
+    """The checks above see what they look for (a check that cannot fail proves nothing)."""
+    assert "sqlalchemy" in _imports("monitor.store.db", MODULES["monitor.store.db"])
+    assert "monitor.store.feeds" in _imports("monitor.pipeline", MODULES["monitor.pipeline"])
+    assert _within("monitor.store.items", ALLOWED["sqlalchemy"])
+    assert not _within("monitor.storefront", ALLOWED["sqlalchemy"])
 
 
 def _keys(model: type[BaseModel], prefix: str = "") -> list[str]:

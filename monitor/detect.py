@@ -18,6 +18,7 @@ from monitor.config import Config
 from monitor.log import get_logger
 from monitor.metrics import Metrics
 from monitor.model import Classification
+from monitor.runtime import crash_point
 from monitor.store.db import Session, sessionmaker
 from monitor.store.items import (
     StoredItem,
@@ -176,6 +177,7 @@ class Detector:
                 cache.created(mrow, row.story_id or row.id)
                 attach_source(s, mrow.id, row.id, hit.status, hit.evidence, hit.confidence,
                               now, at, why)
+                crash_point("milestone")
                 found.milestones_new += 1
                 found.types.append((hit.watchlist, hit.type))
                 log.info("milestone_detected", milestone_id=mrow.id, type=hit.type,

@@ -42,6 +42,7 @@ from monitor.policy import (
     should_fetch_unconditionally,
 )
 from monitor.polls import CycleSummary, Polled, PollRecorder
+from monitor.runtime import crash_point
 from monitor.store.db import Engine, sessions
 from monitor.store.feeds import (
     FeedState,
@@ -379,6 +380,7 @@ class Pipeline:
                                      new_by_feed.get(p.feed.id, 0), now, summary, after, attempts)
             update_feeds(s, rows.values())
             record_attempts(s, attempts)
+            crash_point("store")
         for fn in after:
             fn()
         return summary

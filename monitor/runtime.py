@@ -12,6 +12,9 @@ the thresholds for the short-lived objects (docs/performance.md has the figures)
 from __future__ import annotations
 
 import gc
+import os
+import sys
+import time
 
 # Young objects are collected every 10,000 net allocations instead of 700; the older
 # generations ten times less often each (the default). Reference counting frees nearly
@@ -31,3 +34,23 @@ def settle_gc() -> int:
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
     return gc.get_freeze_count()
+
+
+# -- crash points ------------------------------------------------------------------------------
+
+# Points inside a unit of work where the process stops when its name is listed in the
+# environment variable MONITOR_CRASH_AT (comma-separated): the crash test kills it there,
+# mid-transaction, instead of at a random moment. Read once; empty in production.
+CRASH_AT = frozenset(filter(None, os.environ.get("MONITOR_CRASH_AT", "").split(",")))
+CRASH_POINTS = ("store", "milestone", "deliver")
+
+
+def crash_point(name: str) -> None:
+    """Stop here, forever, when ``name`` is in MONITOR_CRASH_AT, after saying so on stderr
+    (``crash_point <name>``): the transaction in hand is neither committed nor rolled back
+    until the process is killed."""
+    if name in CRASH_AT:
+        sys.stderr.write(f"crash_point {name}\n")
+        sys.stderr.flush()
+        while True:
+            time.sleep(3600)

@@ -1,15 +1,18 @@
-"""Crash consistency: the daemon is SIGKILLed at random points, restarted, and nothing is lost or
-doubled: every served item stored once, every milestone once, every alert delivered with one id."""
+"""Crash consistency: the daemon is SIGKILLed inside its transactions (``monitor.runtime``'s
+crash points: a batch's store, a milestone's creation, an alert sent but not yet recorded),
+restarted, and nothing is lost or doubled: every served item stored once, every milestone
+once, every alert delivered with one id (at least once: the one sent before its record is
+sent again)."""
 
 from __future__ import annotations
 
 import collections
 import json
-import random
+import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,13 +29,36 @@ from tests.test_pipeline import milestone_feeds
 REPO = Path(__file__).resolve().parents[1]
 WATCHLIST = REPO / "config" / "watchlists" / "belarus-us.yaml"
 NOW = datetime.now(UTC).replace(microsecond=0)
-KILLS = 6
+# Where each run is killed: the first store rolls back, the milestone's transaction rolls
+# back, the alert is posted but not recorded, then stores of new items.
+KILL_AT = ("store", "milestone", "deliver", "store", "store", "store")
+
+
+def run_until(cmd: list[str], point: str, timeout: float = 90.0) -> None:
+    """Start the daemon with the crash point ``point`` on, wait until it stops there (it says
+    so on stderr), and SIGKILL it: the kill lands inside the transaction."""
+    env = {**os.environ, "MONITOR_CRASH_AT": point}
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    reached = threading.Event()
+
+    def watch() -> None:
+        assert p.stderr is not None
+        for line in p.stderr:
+            if line.strip() == f"crash_point {point}".encode():
+                reached.set()            # (and keep draining, so the daemon never blocks)
+    reader = threading.Thread(target=watch, daemon=True)
+    reader.start()
+    try:
+        assert reached.wait(timeout), f"the daemon never reached the crash point {point!r}"
+    finally:
+        p.send_signal(signal.SIGKILL)
+        p.wait(timeout=30)
+        reader.join(timeout=30)
 
 
 @pytest.mark.slow
-def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path, db_url: str,
-                                                            feed_server: FeedServer) -> None:
-    rng = random.Random(20190917)
+def test_sigkill_inside_transactions_loses_and_doubles_nothing(tmp_path: Path, db_url: str,
+                                                              feed_server: FeedServer) -> None:
     served: dict[str, set[str]] = collections.defaultdict(set)
     n_feeds = 8
 
@@ -60,13 +86,10 @@ def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path, db_u
         encoding="utf-8")
     subprocess.run([sys.executable, "-m", "monitor", "--config", str(cfg), "db", "upgrade"],
                    check=True, capture_output=True)
-    for round_ in range(KILLS):
+    for round_, point in enumerate(KILL_AT):
         publish(round_)
-        p = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(cfg), "run",
-                              "--no-http"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        time.sleep(rng.uniform(0.6, 2.0))  # a random point in the daemon's life
-        p.send_signal(signal.SIGKILL)
-        p.communicate(timeout=30)
+        run_until([sys.executable, "-m", "monitor", "--config", str(cfg), "run", "--no-http"],
+                  point)
     final = subprocess.run([sys.executable, "-m", "monitor", "--config", str(cfg), "poll",
                             "--once"], capture_output=True, text=True, timeout=120, check=False)
     assert final.returncode == 0, final.stderr
@@ -84,6 +107,7 @@ def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path, db_u
     assert milestones == ["ambassador_confirmed"]
     assert [a.state for a in alerts] == ["delivered"]
     posts = feed_server.posts("/hook")
+    assert len(posts) == 2             # posted, killed before its record, posted again
     ids = {p.headers["x-monitor-delivery"] for p in posts}
     assert ids == {alerts[0].delivery_id}  # at least once, always with the same id
     assert all(json.loads(p.body)["milestone"]["type"] == "ambassador_confirmed" for p in posts)

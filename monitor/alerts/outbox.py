@@ -26,6 +26,7 @@ from monitor.errors import AddressRefusedError, DeliveryError
 from monitor.log import get_logger
 from monitor.milestones import channel_wants
 from monitor.model import EvidenceSpan, FeedHealthAlert, MilestoneAlert, Reason, SourceRef
+from monitor.runtime import crash_point
 from monitor.store.db import Session, sessionmaker
 from monitor.store.items import items_with_feeds, relevant_item_ids
 from monitor.store.milestones import get_milestone, milestone_sources, milestones_seen
@@ -217,6 +218,7 @@ class Deliverer:
                 raise DeliveryError(p.channel, "the milestone of this alert no longer exists",
                                     retryable=False)
             status = await self._send(ch, p)
+            crash_point("deliver")       # sent, not yet recorded: sent again after a crash
         except AddressRefusedError as exc:  # a policy refusal: retrying cannot help
             error, outcome = f"channel {p.channel}: {exc}", "dead"
         except DeliveryError as exc:

@@ -1,8 +1,11 @@
-"""The pipeline: the only module that calls every stage.
+"""The pipeline: the one orchestrator, the only module that calls every stage.
 
-claim due feeds → fetch (async, bounded) → parse → store new items → classify → milestones →
-outbox, one transaction per feed so a crash loses nothing committed and repeats nothing.
-``Deliverer`` (alerts/outbox) then sends what the outbox holds.
+claim due feeds (store.feeds) → fetch (fetch, async, bounded) → parse and classify (a
+ParseJob in a worker process: parse_job, workers) → which items are new (store.items) →
+their classifications → store them → milestones and alerts (detect) → each feed's new state
+(polls), one transaction per batch of feeds, so a crash loses nothing committed and repeats
+nothing. The deliverer (alerts.outbox) then sends what the outbox holds. ``monitor.app``
+builds it from a config.
 """
 
 from __future__ import annotations

@@ -320,3 +320,20 @@ def test_a_link_urllib_cannot_split_costs_only_its_own_url(fast_path: bool) -> N
     assert [(i.title, i.url, i.identity) for i in feed.items] == [
         ("a", "http://[oops/x", "http://[oops/x"),
         ("b", "https://ok.example/b", "https://ok.example/b#top")]
+
+
+# --------------------------------------------------------------------------------------------
+# the lxml fast path agrees with feedparser
+
+
+@pytest.mark.parametrize("fast_path", [True, False])
+@pytest.mark.parametrize("attributes", ['type="application/octet-stream"',
+                                        'type="html" mode="base64"'],
+                         ids=["octet-stream", "mode-base64"])
+def test_base64_titles_are_decoded(attributes: str, fast_path: bool) -> None:
+    """feedparser base64-decodes an Atom title of a binary type or with mode="base64"."""
+    title = f"<title {attributes}>RXhhbXBsZSA8Yj5BdG9tPC9iPg==</title>"
+    body = (f'<feed xmlns="http://www.w3.org/2005/Atom">{title}'
+            f"<entry><id>urn:a</id>{title}</entry></feed>").encode()
+    feed = parse_feed(body, url="https://x.org/f", now=NOW, fast_path=fast_path)
+    assert (feed.title, feed.items[0].title) == ("Example Atom", "Example Atom")

@@ -6,8 +6,9 @@ post-processing: whitespace strip, ``_urljoin``, its UTF-8-read-as-Latin-1 repai
 cp1252 mapping), so ``entry_from_feedparser`` turns them into identical entries.
 tests/test_fastpath.py proves it on the whole shared corpus. Anything odd returns None and
 the caller falls back to feedparser: DOCTYPEs and entities, xml:base, xml:lang below the root,
-duplicate key fields, markup inside text fields, xhtml/base64/src content, elements feedparser
-maps onto a key field that we do not model (media:title, itunes:summary, dc:language...).
+duplicate key fields, markup inside text fields, xhtml/base64/src content, titles feedparser
+would base64-decode, elements feedparser maps onto a key field that we do not model
+(media:title, itunes:summary, dc:language...).
 """
 
 from __future__ import annotations
@@ -173,6 +174,15 @@ def _content_type(attrs: dict[str, str], default: str) -> str:
             "xhtml": "application/xhtml+xml"}.get(kind, kind)
 
 
+def _title(element: Any, attrs: dict[str, str]) -> str:
+    """A title's text. feedparser base64-decodes a title with mode="base64" or with a type
+    that is neither text nor XML (Atom's "application/octet-stream"): those are refused."""
+    kind = _content_type(attrs, "text/plain")
+    if kind not in _TEXT_TYPES or attrs.get("mode") == "base64":
+        raise _Refused(f"title of type {kind}")
+    return _value(element, "title")
+
+
 def _href(attrs: dict[str, str]) -> str | None:
     return attrs.get("url", attrs.get("uri", attrs.get("href")))
 
@@ -211,7 +221,7 @@ def _read(root: Any, language: str | None) -> Result:
         elif name == "title":
             if title is not None:
                 raise _Refused("two feed titles")
-            title = _value(child, name)
+            title = _title(child, _attrs(child))
         elif name == "link":
             attrs = _attrs(child)
             href = _href(attrs)
@@ -262,7 +272,7 @@ def _entry(item: Any, lang: str | None) -> dict[str, Any]:
             raise _Refused(f"two <{name}>")
         seen.add(name)
         if name == "title":
-            entry["title"] = _value(child, name)
+            entry["title"] = _title(child, attrs)
             entry["title_detail"] = {"type": _content_type(attrs, "text/plain"),
                                      "language": detail_lang}
         elif name == "link":

@@ -249,8 +249,10 @@ def test_declared_windows_1251() -> None:
     assert parse_feed(body, url="https://x.org/f", now=NOW).items[0].title == "Беларусь"
 
 
-@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be"])
-def test_utf16(codec: str) -> None:
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le",
+                                   "utf-32-be"])
+def test_utf16_and_utf32(codec: str) -> None:
+    """With a BOM ("utf-16", "utf-32") or without one."""
     body = rss("<item><title>Мінск</title></item>", head="").decode().encode(codec)
     assert parse_feed(body, url="https://x.org/f", now=NOW).items[0].title == "Мінск"
 

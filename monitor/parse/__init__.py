@@ -4,9 +4,9 @@ Pure: no network, no files, no clock (``now`` is an argument). feedparser always
 ``BytesIO`` and ``response_headers``, never a string, so it cannot fetch or open anything
 itself. What real publishers get wrong, and what we do about it:
 
-* charset: BOM, UTF-16 without a BOM, declarations that lie, no declaration at all. We pick the
-  encoding ourselves (``decode_body``), hand feedparser UTF-8 with a matching declaration, and say
-  so in ``warning`` when we overrode the document.
+* charset: BOM, UTF-16 or UTF-32 without a BOM, declarations that lie, no declaration at all.
+  We pick the encoding ourselves (``decode_body``), hand feedparser UTF-8 with a matching
+  declaration, and say so in ``warning`` when we overrode the document.
 * broken XML (bare ``&``, HTML entities, truncation, junk before the declaration): feedparser's
   loose parser first, then entity repair, then lxml ``recover=True``; the best result wins.
 * JSON Feed 1.0/1.1, which feedparser 6 does not read.

@@ -1,4 +1,5 @@
-"""Bytes to text: BOMs, UTF-16 without a BOM, lying declarations, gzip-wrapped bodies."""
+"""Bytes to text: BOMs, UTF-16 and UTF-32 without a BOM, lying declarations, gzip-wrapped
+bodies."""
 
 from __future__ import annotations
 
@@ -48,6 +49,20 @@ def _declared(head: bytes, headers: Mapping[str, str]) -> tuple[str | None, str 
     return in_doc, charset.group(1) if charset else None
 
 
+def _wide_codec(sample: bytes) -> str:
+    """UTF-32 or UTF-16, and the byte order, of a document without a BOM.
+
+    ASCII markup in UTF-16 leaves every other byte NUL. In UTF-32 the top byte of each 4-byte
+    unit is always NUL, and so is the byte below it but in the rare astral characters; in
+    UTF-16 text that would take every other 2-byte unit to be U+0000.
+    """
+    half = len(sample) // 8         # half of the 4-byte units
+    for codec, top, below in (("utf-32-le", 3, 2), ("utf-32-be", 0, 1)):
+        if sample[top::4].count(0) > half and sample[below::4].count(0) > half:
+            return codec
+    return "utf-16-le" if sample[1::2].count(0) > sample[0::2].count(0) else "utf-16-be"
+
+
 def decode_body(body: bytes, headers: Mapping[str, str]) -> tuple[str, str | None]:
     """The document as text and a note when we overrode its declaration or had to guess."""
     for bom, codec in _UTF16_PATTERNS:
@@ -55,8 +70,7 @@ def decode_body(body: bytes, headers: Mapping[str, str]) -> tuple[str, str | Non
             return body.decode(codec, errors="replace").lstrip("\ufeff"), None
     sample = body[:4000]
     if len(sample) >= 4 and sample.count(0) > len(sample) // 4:
-        # UTF-16 without a BOM: ASCII markup leaves every other byte NUL.
-        codec = "utf-16-le" if sample[1::2].count(0) > sample[0::2].count(0) else "utf-16-be"
+        codec = _wide_codec(sample)
         return body.decode(codec, errors="replace"), f"undeclared {codec} detected"
     declared_doc, declared_http = _declared(body[:1000].lstrip(), headers)
     if body.isascii():

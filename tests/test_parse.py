@@ -142,6 +142,16 @@ def test_an_identity_longer_than_the_column_is_its_hash() -> None:
     assert a.identity != b.identity and c.identity == long[:500]
 
 
+@pytest.mark.parametrize("fast_path", [True, False])
+def test_an_entry_with_only_a_guid_is_kept(fast_path: bool) -> None:
+    feed = parse_feed(rss('<item><guid isPermaLink="false">ep-17</guid><enclosure url='
+                          '"https://x.org/17.mp3" length="1" type="audio/mpeg"/></item>'
+                          "<item><guid> </guid></item>"),
+                      url="https://x.org/f", now=NOW, fast_path=fast_path)
+    assert [(i.identity, i.title, i.link) for i in feed.items] == [("ep-17", "", None)]
+    assert feed.warning == "1 empty entries skipped"
+
+
 def test_shared_link_without_guid_keeps_every_distinct_entry() -> None:
     feed = parse_feed(rss("".join(
         f"<item><title>post {n}</title><link>https://x.org/news</link></item>" for n in range(3))

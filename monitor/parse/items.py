@@ -84,7 +84,10 @@ def _item_hash(item: ParsedItem) -> str:
 
 def _item(entry: Entry, *, url: str, feed_language: str | None,
           default_language: str | None, now: datetime) -> ParsedItem | None:
-    if not (entry.title or entry.summary or entry.content or entry.link):
+    # An entry with an id but no text or link (a podcast episode: a guid and an enclosure) is
+    # still an item: it has an identity.
+    if not (entry.title or entry.summary or entry.content or entry.link
+            or (entry.id and entry.id.strip())):
         return None
     link = entry.link.strip() if entry.link else None
     # A relative link is joined to the feed's URL; one starting "http(s)://" (nearly all)

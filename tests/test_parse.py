@@ -287,6 +287,15 @@ def test_bare_ampersand_and_html_entities() -> None:
     assert feed.warning
 
 
+
+def test_repair_keeps_what_the_tolerant_parse_read() -> None:
+    """"&#X41;" is no XML reference (XML wants a lower-case x): feedparser's tolerant parser
+    reads "A" where lxml's recovery keeps "X41;". With as many entries, the former wins."""
+    feed = parse_feed(rss("<item><title>&#X41;BC &amp; D</title><link>https://x.org/a</link>"
+                          "</item>"), url="https://x.org/f", now=NOW)
+    assert [i.title for i in feed.items] == ["ABC & D"]
+    assert feed.warning and "not well-formed" in feed.warning
+
 def test_truncated_document_keeps_complete_items() -> None:
     body = rss("<item><title>one</title></item><item><title>two</title></item>")[:-30]
     feed = parse_feed(body, url="https://x.org/f", now=NOW)

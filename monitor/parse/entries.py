@@ -85,19 +85,22 @@ def read_xml_feed(text: str, url: str, headers: Mapping[str, str], *, fast: bool
     note = None
     if result.bozo:
         note = _bozo_note(result.bozo_exception)
-        attempts = []
+        # (document, lossless): the entity repair only escapes, but lxml's recovery drops what
+        # it cannot read (of "&#X41;", an invalid reference, it keeps "X41;"), so its copy wins
+        # only with more entries that hold something, never a tie with the tolerant parse.
+        attempts: list[tuple[bytes, bool]] = []
         repaired = _repair_entities(text)
         if repaired != text:
-            attempts.append(as_utf8_xml(repaired))
-        recovered = _recover_with_lxml(attempts[0] if attempts else data)
+            attempts.append((as_utf8_xml(repaired), True))
+        recovered = _recover_with_lxml(attempts[0][0] if attempts else data)
         if recovered is not None:
-            attempts.append(recovered)
-        for attempt in attempts:
+            attempts.append((recovered, False))
+        for attempt, lossless in attempts:
             if result.bozo and not isinstance(result.bozo_exception,
                                               feedparser.CharacterEncodingOverride):
                 candidate = _run_feedparser(attempt, fp_headers)
-                if len(candidate.entries) > len(result.entries) or (
-                        len(candidate.entries) == len(result.entries) and not candidate.bozo):
+                gain = _filled(candidate.entries) - _filled(result.entries)
+                if gain > 0 or (gain == 0 and lossless and not candidate.bozo):
                     result = candidate
     if not result.entries and not dict.get(result, "version"):
         if _HTML_START.match(text):
@@ -112,6 +115,12 @@ def read_xml_feed(text: str, url: str, headers: Mapping[str, str], *, fast: bool
             dict.get(result, "version") or "", entries, note)
 
 
+def _filled(entries: list[Any]) -> int:
+    """How many entries hold a title, text, link or id: those ``build_items`` can keep."""
+    return sum(1 for e in entries if any(dict.get(e, key) for key in _FILLED_KEYS))
+
+
+_FILLED_KEYS = ("title", "summary", "content", "link", "id")
 _RAW_KEYS = ("id", "link", "title", "published", "updated", "created", "author", "tags")
 
 

@@ -94,6 +94,15 @@ def test_html_to_text_drops_scripts_and_decodes_entities() -> None:
     assert html_to_text(html) == "Hello & welcome\none\ntwo–three\ntail <3"
 
 
+
+def test_html_to_text_keeps_image_alt_text() -> None:
+    html = ('<p>Lukashenko<img src="a.jpg" alt="meets Hale"/>in Minsk</p>'
+            '<img src="pixel.gif" alt=""><img src="b.jpg">')
+    assert html_to_text(html) == "Lukashenko meets Hale in Minsk"
+    feed = parse_feed(rss('<item><title>&lt;img src="h.png" alt="Embassy reopens"&gt;</title>'
+                          "</item>"), url="https://x.org/f", now=NOW)
+    assert [i.title for i in feed.items] == ["Embassy reopens"]
+
 def test_html_to_text_survives_junk() -> None:
     assert html_to_text("") == ""
     assert html_to_text("plain  text\n\n  here") == "plain text\nhere"

@@ -62,8 +62,9 @@ _HTML_PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, no_ne
 
 
 def html_text_reference(markup: str) -> str:
-    """html_to_text as it was: drop_tree the dropped elements, then set a line break into
-    each block's text and tail, then lxml's text serialisation."""
+    """html_to_text as it was: drop_tree the dropped elements, then put each image's alt text
+    before its tail and a line break into each block's text and tail, then lxml's text
+    serialisation."""
     markup = text.CONTROL_CHARS.sub("", markup[:text.MAX_HTML_INPUT])
     if not text.TAG_LIKE.search(markup):
         return text._collapse(html.unescape(markup) if "&" in markup else markup)
@@ -74,6 +75,9 @@ def html_text_reference(markup: str) -> str:
         return text._collapse(html.unescape(text._TAG.sub(" ", markup)))
     for element in list(root.iter(*text._DROP_TAGS)):
         element.drop_tree()
+    for element in root.iter("img"):
+        if element.get("alt"):
+            element.tail = f" {element.get('alt')} " + (element.tail or "")
     for element in root.iter(*text._BLOCK_TAGS):
         element.text = "\n" + element.text if element.text else "\n"
         element.tail = "\n" + element.tail if element.tail else "\n"

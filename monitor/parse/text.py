@@ -61,7 +61,8 @@ def _collapse(text: str) -> str:
 
 
 def html_to_text(markup: str) -> str:
-    """Plain text of an HTML fragment: scripts and styles dropped, blocks on their own lines.
+    """Plain text of an HTML fragment: scripts and styles dropped, images' alt text kept, blocks
+    on their own lines.
 
     Entities are decoded and whitespace collapsed. Never raises.
     """
@@ -80,9 +81,9 @@ def html_to_text(markup: str) -> str:
 
 
 def _text(root: Any) -> str:
-    """The tree's text in document order, a line break at each end of a block; the elements
-    to drop are skipped but their tail text kept. Reads the tree, never changes it (setting
-    lxml text nodes costs more than the walk)."""
+    """The tree's text in document order, images' alt text included, a line break at each end
+    of a block; the elements to drop are skipped but their tail text kept. Reads the tree,
+    never changes it (setting lxml text nodes costs more than the walk)."""
     out: list[str] = []
     walk = lxml.etree.iterwalk(root, events=("start", "end"))
     for event, element in walk:
@@ -96,6 +97,12 @@ def _text(root: Any) -> str:
             text = element.text
             if text:
                 out.append(text)
+            if tag == "img":
+                # An image's alt text stands for it (a headline that is a picture of words, a
+                # photo's caption); spaced, so that it never joins the words around it.
+                alt = element.get("alt")
+                if alt:
+                    out.append(f" {alt} ")
         elif element is root:
             break
         else:

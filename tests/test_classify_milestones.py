@@ -434,9 +434,10 @@ def test_nomination_to_belarus_is_us_side(title: str, language: str) -> None:
     "The President does not intend to nominate an ambassador to Belarus",
     "The President is expected to nominate an ambassador to Belarus",
     "Lukashenko intends to nominate Ivan Petrov as ambassador to China",
-    "Senate panel hears Belarus ambassador nominee",
-])
-def test_nomination_negated_hedged_or_foreign(title: str) -> None:
+    # "the nominee for ambassador" names her, but a hearing reports on a nomination made before
+    "Senate panel holds hearing on Jane Doe, the nominee for ambassador to Belarus",
+], ids=["negated", "hedged", "foreign", "hearing"])
+def test_nomination_negated_hedged_foreign_or_heard(title: str) -> None:
     assert "ambassador_named" not in _classify(title)[1]
 
 

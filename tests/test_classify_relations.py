@@ -41,13 +41,16 @@ def test_lukashenko_aliases(text: str) -> None:
     assert "high_level_contact" in {m.type for m in c.milestones}
 
 
-@pytest.mark.parametrize("text", [
-    "Belarus", "Byelorussia", "Belarusian officials", "Беларусь", "Белоруссия",
-    "белорусский МИД", "Рэспубліка Беларусь", "Беларусі", "Белоруссии", "Беларуси",
+@pytest.mark.parametrize(("text", "actor"), [
+    ("Belarus", "belarus"), ("Byelorussia", "belarus"), ("Belarusian officials", "belarusian"),
+    ("Беларусь", "belarus"), ("Белоруссия", "belarus"), ("белорусский МИД", "belarusian"),
+    ("Рэспубліка Беларусь", "belarus"), ("Беларусі", "belarus"), ("Белоруссии", "belarus"),
+    ("Беларуси", "belarus"),
 ])
-def test_belarus_aliases(text: str) -> None:
+def test_belarus_aliases(text: str, actor: str) -> None:
+    """Each spelling is read as the actor it names (the country, or the adjective)."""
     c = classify(f"{text} and the State Department")
-    assert {"belarus", "belarusian", "by_government", "foreign_ministry"} & set(c.actors)
+    assert actor in c.actors
 
 
 @pytest.mark.parametrize("text", ["the US", "the U.S.", "the United States", "Washington",

@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -14,10 +15,27 @@ from tests.servers import FeedServer
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
+CORPUS = SHARED / "feeds-corpus"
 PG_URL = os.environ.get("MONITOR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 _pg_state: dict[str, str | None] = {}
+
+
+def need(why: str) -> NoReturn:
+    """Skip a test that cannot run here (``why`` says what is missing); with CI=true fail it
+    instead: CI runs every test or fails."""
+    if IN_CI:
+        pytest.fail(f"{why} (CI=true: every test must run, none may skip)")
+    pytest.skip(why)
+
+
+def shared(*parts: str) -> Path:
+    """A path in ../shared, the material kept beside the repository; see ``need``."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        need(f"{path} is missing: these tests need ../shared beside the repository")
+    return path
 
 
 def _pg_unavailable() -> str | None:
@@ -38,9 +56,7 @@ def _pg_unavailable() -> str | None:
 def require_postgres() -> None:
     why = _pg_unavailable()
     if why:
-        if IN_CI:
-            pytest.fail(f"{why} (CI=true: PostgreSQL tests must run, not skip)")
-        pytest.skip(why)
+        need(why)
 
 
 @pytest.fixture(autouse=True)
@@ -105,8 +121,4 @@ def feed_server() -> Iterator[FeedServer]:
 
 @pytest.fixture
 def shared_dir() -> Path:
-    if not SHARED.is_dir():
-        if IN_CI:
-            pytest.fail(f"{SHARED} is missing (CI=true)")
-        pytest.skip(f"{SHARED} is missing: these tests need ../shared beside the repository")
-    return SHARED
+    return shared()

@@ -20,7 +20,7 @@ import pytest
 
 from monitor.dashboard import build_web_app
 from monitor.store.db import make_engine, upgrade
-from tests.conftest import IN_CI, REPO
+from tests.conftest import REPO, need
 from tests.test_dashboard import EVIL, NOISE, make_config, seed
 
 CHROMIUM = os.environ.get("MONITOR_CHROMIUM", "/usr/bin/chromium")
@@ -31,20 +31,14 @@ TOKEN = "browser-secret"
 SCREENSHOT = os.environ.get("MONITOR_SCREENSHOT") == "1"
 
 
-def _need(why: str) -> None:
-    if IN_CI:
-        pytest.fail(f"{why} (CI=true: the browser tests must run, not skip)")
-    pytest.skip(why)
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
-        _need(f"{CHROMIUM} is missing: apt-get install -y chromium")
+        need(f"{CHROMIUM} is missing: apt-get install -y chromium")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _need("playwright is not installed: pip install playwright (never `playwright install`)")
+        need("playwright is not installed: pip install playwright (never `playwright install`)")
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         try:

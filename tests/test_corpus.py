@@ -1,18 +1,17 @@
 """Every feed of the shared corpus parses, and we never get fewer entries than bare feedparser.
 
 The corpus lives next to the repository: ../shared/feeds-corpus. Missing corpus: skip, unless
-CI=true, then fail. Run with ``-rA -s`` to see the per-file count report.
+CI=true, then fail (``tests.conftest.need``). Run with ``-rA -s`` to see the per-file count
+report.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import os
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import feedparser
@@ -20,9 +19,8 @@ import pytest
 
 from monitor.errors import ParseError
 from monitor.parse import parse_feed
+from tests.conftest import CORPUS, shared
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "feeds-corpus"
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 # Files that are not feeds at all; ParseError is the right answer for them.
 NOT_FEEDS = {
@@ -55,14 +53,6 @@ def _report() -> Iterator[None]:
               + f"\n{len(REPORT)} files, {ours} items (baseline {base})")
 
 
-def _require_corpus() -> None:
-    if not BASELINE:
-        message = f"feeds corpus not found at {CORPUS}"
-        if IN_CI:
-            pytest.fail(f"{message} (CI=true: the corpus test must run)")
-        pytest.skip(message)
-
-
 def _empty_baseline_entries(body: bytes) -> int:
     """Entries bare feedparser returns with nothing in them (no title, text or link)."""
     with warnings.catch_warnings():
@@ -75,8 +65,7 @@ def _empty_baseline_entries(body: bytes) -> int:
 
 @pytest.mark.parametrize("name", sorted(BASELINE) or ["<no corpus>"])
 def test_corpus_file(name: str) -> None:
-    _require_corpus()
-    body = (CORPUS / name).read_bytes()
+    body = (shared("feeds-corpus") / name).read_bytes()
     expected = int(BASELINE[name]["entries"])
     try:
         feed = parse_feed(body, url=f"https://corpus.test/{name}", now=NOW)

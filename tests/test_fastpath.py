@@ -11,7 +11,6 @@ import json
 from collections.abc import Iterator
 from dataclasses import fields
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -19,10 +18,10 @@ from monitor.errors import ParseError
 from monitor.model import ParsedFeed, ParsedItem
 from monitor.parse import fast, parse_feed
 from monitor.parse.charset import as_utf8_xml, decode_body
+from tests.conftest import CORPUS, shared
 
 from . import test_hostile
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "feeds-corpus"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 FILES = sorted(p.name for p in CORPUS.glob("*") if p.name != "FEEDPARSER-BASELINE.tsv") \
     if CORPUS.is_dir() else []
@@ -78,9 +77,7 @@ def _assert_same(quick: ParsedFeed | str, slow: ParsedFeed | str, name: str) -> 
 
 @pytest.mark.parametrize("name", FILES or ["<no corpus>"])
 def test_fast_path_matches_feedparser_on_corpus(name: str) -> None:
-    if not FILES:
-        pytest.skip("feeds corpus not found")
-    body = (CORPUS / name).read_bytes()
+    body = (shared("feeds-corpus") / name).read_bytes()
     accepted = _accepted(body)
     quick, slow = _both(body, f"https://corpus.test/{name}")
     COVERAGE[name] = (accepted, 0 if isinstance(slow, str) else len(slow.items))

@@ -14,7 +14,6 @@ import json
 import random
 import re
 from itertools import islice
-from pathlib import Path
 
 import lxml.etree
 import lxml.html
@@ -27,6 +26,7 @@ from hypothesis import strategies as st
 from monitor import urls
 from monitor.classify import normalise
 from monitor.parse import fast, items, text
+from tests.conftest import shared
 
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _WORDS = re.compile(r"\w+", re.UNICODE)
@@ -162,17 +162,12 @@ def test_join_is_feedparsers_urljoin_without_a_base(value: str) -> None:
     assert fast._join(value) == _urljoin("", value)
 
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "feeds-corpus"
-
-
 @pytest.fixture(scope="module")
 def corpus_texts() -> list[str]:
     """Every element text and tail of the corpus files lxml can read, as lxml decoded it."""
-    if not CORPUS.is_dir():
-        pytest.skip(f"{CORPUS} is missing (the shared feed corpus)")
     parser = lxml.etree.XMLParser(recover=True, resolve_entities=False, no_network=True)
     out: list[str] = []
-    for path in sorted(CORPUS.iterdir()):
+    for path in sorted(shared("feeds-corpus").iterdir()):
         try:
             root = lxml.etree.fromstring(path.read_bytes(), parser)
         except (lxml.etree.LxmlError, ValueError):
@@ -268,10 +263,8 @@ def test_canonical_url_shortcut_matches_the_full_path(parts: dict[str, str | Non
 
 def test_canonical_url_shortcut_on_the_corpus_links() -> None:
     """Every link, guid and href of the corpus that looks like a URL."""
-    if not CORPUS.is_dir():
-        pytest.skip(f"{CORPUS} is missing (the shared feed corpus)")
     found = set()
-    for path in sorted(CORPUS.iterdir()):
+    for path in sorted(shared("feeds-corpus").iterdir()):
         found.update(re.findall(rb"https?://[^\s<>\"']+", path.read_bytes()))
     links = [link.decode("utf-8", "replace").replace("&amp;", "&") for link in found]
     assert len(links) > 10_000

@@ -1,101 +1,55 @@
 """The dashboard in a real browser: headless Chromium from Debian, driven by Playwright.
 
 Chromium is Debian's package (``apt-get install chromium``, installed by ``.ci/run``); Playwright
-only drives it (``executable_path``), we never download a browser. Without /usr/bin/chromium the
-tests skip, unless ``CI=true``, when they fail. ``MONITOR_SCREENSHOT=1`` also writes the README's
-``docs/screenshot-timeline.png``.
+only drives it (``executable_path``), we never download a browser (tests/browser.py). Without
+/usr/bin/chromium the tests skip, unless ``CI=true``, when they fail.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import threading
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from monitor.dashboard import build_web_app
-from monitor.store.db import make_engine, upgrade
-from tests.conftest import REPO, need
-from tests.test_dashboard import EVIL, NOISE, make_config, seed
+from tests.browser import chromium, chromium_missing, new_page, serve_dashboard, write_screenshot
+from tests.conftest import need
+from tests.test_dashboard import EVIL, NOISE
 
-CHROMIUM = os.environ.get("MONITOR_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 TOKEN = "browser-secret"
-# read at import: the autouse fixture in conftest clears MONITOR_* before each test
-SCREENSHOT = os.environ.get("MONITOR_SCREENSHOT") == "1"
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
-        need(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        need("playwright is not installed: pip install playwright (never `playwright install`)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    why = chromium_missing()
+    if why:
+        need(why)
+    with chromium() as b:
+        yield b
 
 
 @pytest.fixture
 def serve(tmp_path: Path) -> Iterator[Any]:
-    """Start the dashboard with uvicorn in a thread on a seeded SQLite database; returns its URL."""
-    import uvicorn
+    """Start the dashboard on a seeded SQLite database (tests.browser.serve_dashboard); returns
+    its URL."""
+    with ExitStack() as servers:
+        started: list[str] = []
 
-    servers: list[tuple[uvicorn.Server, threading.Thread, Any]] = []
+        def start(*, showcase: bool = False, **http: Any) -> str:
+            database = tmp_path / f"db{len(started)}.sqlite"
+            started.append(servers.enter_context(
+                serve_dashboard(database, showcase=showcase, **http)))
+            return started[-1]
 
-    def start(*, showcase: bool = False, **http: Any) -> str:
-        engine = make_engine(f"sqlite:///{tmp_path / f'db{len(servers)}.sqlite'}")
-        upgrade(engine)
-        seed(engine, showcase=showcase)
-        port = _free_port()
-        app = build_web_app(engine, make_config(f"127.0.0.1:{port}", **http))
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                               log_config=None, access_log=False,
-                                               lifespan="off"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        servers.append((server, thread, engine))
-        for _ in range(500):
-            if server.started:
-                break
-            thread.join(0.01)
-        assert server.started, "uvicorn did not start"
-        return f"http://127.0.0.1:{port}"
-
-    try:
         yield start
-    finally:
-        for server, thread, engine in servers:
-            server.should_exit = True
-            thread.join(10)
-            engine.dispose()
 
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    ctx = browser.new_context(viewport={"width": 1100, "height": 900}, timezone_id="Europe/Minsk")
-    pg = ctx.new_page()
-    try:
+    with new_page(browser) as pg:
         yield pg
-    finally:
-        ctx.close()
 
 
 def test_timeline_in_order_and_script_inert(serve: Any, page: Any) -> None:
@@ -146,14 +100,14 @@ def test_refused_without_token(serve: Any, page: Any) -> None:
     assert page.locator("li.item").count() == 3 + NOISE
 
 
-def test_screenshot_for_readme(serve: Any, page: Any, tmp_path: Path) -> None:
-    """The README's screenshot renders; ``MONITOR_SCREENSHOT=1`` writes it into docs/."""
-    base = serve(showcase=True)
-    page.set_viewport_size({"width": 1000, "height": 760})
-    page.goto(f"{base}/watchlists/belarus-us")
-    page.locator("details").first.evaluate("d => d.open = true")
-    assert page.locator(".milestone").count() >= 3
-    out = REPO / "docs" / "screenshot-timeline.png" if SCREENSHOT else tmp_path / "shot.png"
-    out.parent.mkdir(exist_ok=True)
-    page.screenshot(path=str(out))
-    assert out.stat().st_size > 10_000
+def test_screenshot_for_readme(browser: Any, tmp_path: Path) -> None:
+    """The README's picture as scripts/screenshot writes it, here into tmp_path."""
+    out = tmp_path / "timeline.png"
+    assert write_screenshot(browser, out) == [
+        "Belarus frees 14 political prisoners", "US eases sanctions on Belarusian potash",
+        "US names an ambassador to Belarus"]
+    png = out.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert (width, height) == (1000, 760)
+    assert len(png) > 10_000          # a rendered page: a blank one compresses to far less

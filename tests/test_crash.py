@@ -54,6 +54,8 @@ def run_until(cmd: list[str], point: str, timeout: float = 90.0) -> None:
         p.send_signal(signal.SIGKILL)
         p.wait(timeout=30)
         reader.join(timeout=30)
+        assert p.stderr is not None
+        p.stderr.close()
 
 
 @pytest.mark.slow

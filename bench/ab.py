@@ -68,7 +68,9 @@ def steady(trees: dict[str, Path], farm: Farm, urls: Path, work: Path,
         argv = [sys.executable, str(ROOT / "bench" / "steady.py"), "--base", str(base),
                 "--config", str(config), *touch]
         done = subprocess.run(argv, env=dict(os.environ, PYTHONPATH=str(tree)), cwd=tree,
-                              check=True, capture_output=True, text=True)
+                              check=False, capture_output=True, text=True)
+        if done.returncode:
+            raise SystemExit(f"{tree}: bench/steady.py failed:\n{done.stderr[-3000:]}")
         return dict(json.loads(done.stdout.splitlines()[-1]))
 
     one(ROOT)                                       # populates the base

@@ -28,7 +28,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from monitor.app import build_pipeline
+import monitor
+
+if (Path(monitor.__file__).parent / "app.py").exists():
+    from monitor.app import build_pipeline
+else:   # a revision from before monitor.app (bench/ab.py runs this file on older ones)
+    from monitor.pipeline import Pipeline as build_pipeline  # type: ignore[assignment]
 from monitor.classify import Classifier, load_watchlists
 from monitor.config import Config
 from monitor.log import setup_logging

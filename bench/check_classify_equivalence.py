@@ -6,7 +6,7 @@
 The snapshot (inputs and outputs) lives outside git, in ``$CLASSIFY_SNAPSHOT`` (default
 ``/tmp/clfsnap/snapshot.pkl``). Inputs: every dev-set line (as ``monitor classify`` reads it,
 also with an explicit ``watchlist`` and with ``now`` instead of ``published``), every call
-the classifier tests made (recorded by running pytest with ``-p record_plugin``, see
+the classifier tests made (recorded by ``bench/record_plugin.py``, read from
 ``--test-calls``), items of the real feeds corpus (title+summary and with content),
 dev titles and summaries recombined, and the dev set through the 10x synthetic watchlist
 and a two-watchlist classifier. Output: ``Classification.to_json()`` plus the fields it

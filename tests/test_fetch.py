@@ -329,22 +329,24 @@ def raw_server() -> Iterator[Callable[[Callable[[socket.socket], None]], RawServ
 def test_stalled_server_hits_the_deadline(raw_server: Any) -> None:
     def stall(conn: socket.socket) -> None:
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n<rss>")
-        server.stop.wait(2)          # released by close(); never longer than 2 s
+        server.stop.wait(30)         # released by close(), after the test
     server = raw_server(stall)
     result = fetch(f"http://127.0.0.1:{server.port}/feed",
                    local_settings(read_timeout=5.0, total_timeout=0.3))
+    # the deadline, not the read timeout (5 s): each says so in its own words
     assert result.error_kind == "timeout" and result.body is None
-    assert result.duration < 2
+    assert result.error == "no complete response within 0.3s"
 
 
 def test_read_timeout_between_bytes(raw_server: Any) -> None:
     def stall(conn: socket.socket) -> None:
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
-        server.stop.wait(2)
+        server.stop.wait(30)
     server = raw_server(stall)
     result = fetch(f"http://127.0.0.1:{server.port}/feed",
                    local_settings(read_timeout=0.2, total_timeout=5.0))
     assert result.error_kind == "timeout"
+    assert result.error is not None and result.error.startswith("ReadTimeout")
 
 
 def test_content_length_over_limit_refused_up_front(httpserver: HTTPServer) -> None:
@@ -555,11 +557,12 @@ def test_environment_proxy_is_ignored(httpserver: HTTPServer,
 
 
 def test_server_that_never_answers_hits_the_read_timeout(raw_server: Any) -> None:
-    server = raw_server(lambda conn: server.stop.wait(2))     # reads the request, says nothing
+    server = raw_server(lambda conn: server.stop.wait(30))    # reads the request, says nothing
     result = fetch(f"http://127.0.0.1:{server.port}/feed",
                    local_settings(read_timeout=0.2, total_timeout=5.0))
+    # the read timeout, not the deadline (5 s)
     assert result.error_kind == "timeout" and result.status is None
-    assert result.duration < 2
+    assert result.error is not None and result.error.startswith("ReadTimeout")
 
 
 def test_body_cut_short_is_a_protocol_error(raw_server: Any) -> None:

@@ -115,6 +115,39 @@ def test_poll_stores_once_and_skips_unchanged(feed_server: FeedServer, run: Any)
     assert count(run.engine, FetchAttemptRow) == 2
 
 
+def test_only_new_items_are_classified(feed_server: FeedServer, run: Any) -> None:
+    """A poll classifies the items its feed did not have, once each: the ones stored before
+    are neither classified by the parse job nor by the store's caller."""
+    seen: list[str] = []
+
+    class Counting(Classifier):
+        def classify(self, item: Any, now: Any = None, watchlist: Any = None,
+                     explain: bool = False) -> Any:
+            seen.append(item.title)
+            return super().classify(item, now, watchlist, explain)
+
+    counting = Counting(load_watchlists([WATCHLIST]))
+    old, new = news(5), news(2, prefix="Traffic")
+    url = feed_server.feed("/a.xml", rss(old))
+    config = make_config([{"name": "a", "url": url}], schedule={"parse_workers": 0})
+
+    async def twice(p: Pipeline) -> tuple[int, int]:
+        first = await p.poll_due(ignore_schedule=True)
+        feed_server.feed("/a.xml", rss(new + old))
+        second = await p.poll_due(ignore_schedule=True)
+        return first.items_new, second.items_new
+
+    async def main() -> tuple[int, int]:
+        pipe = build_pipeline(config, run.engine, counting, clock=Clock(NOW), echo=lambda s: None)
+        try:
+            await asyncio.to_thread(pipe.sync_feeds)
+            return await twice(pipe)
+        finally:
+            await pipe.aclose()
+    assert asyncio.run(main()) == (5, 2)
+    assert sorted(seen) == sorted(str(i["title"]) for i in old + new)
+
+
 def test_conditional_get_and_304(feed_server: FeedServer, run: Any) -> None:
     body = rss(news(2))
 

@@ -26,7 +26,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -82,7 +82,7 @@ def bench_parsers(farm: Farm, sample: int) -> dict[str, float]:
     bodies = [farm.path(i).read_bytes() for i in range(min(sample, farm.n_feeds))]
     n_items = sum(len(f) for f in farm.feeds[:len(bodies)])
     now = datetime.now(UTC)
-    runs = {
+    runs: dict[str, Callable[[bytes], object]] = {
         "feedparser_defaults": lambda b: feedparser.parse(io.BytesIO(b)),
         "feedparser_no_sanitize": lambda b: feedparser.parse(
             io.BytesIO(b), sanitize_html=False, resolve_relative_uris=False),

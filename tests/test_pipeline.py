@@ -244,6 +244,37 @@ def test_one_milestone_from_three_outlets(feed_server: FeedServer, run: Any) -> 
     assert count(run.engine, AlertRow, AlertRow.state == "delivered") == 1
 
 
+def test_an_item_under_a_new_identity_alerts_once(feed_server: FeedServer, run: Any) -> None:
+    """A publisher that changes its guids (or an identity rule that changed) stores the item
+    again; it joins the milestone it reported, which alerts once."""
+    item = {"title": "Senate confirms Julie Fisher as U.S. ambassador to Belarus",
+            "summary": "The U.S. Senate on Tuesday confirmed career diplomat Julie Fisher as "
+                       "ambassador to Belarus, the first in more than a decade.",
+            "link": "https://wire.example.org/fisher-confirmed", "guid": "w1",
+            "published": NOW - timedelta(hours=5)}
+    url = feed_server.feed("/wire.xml", rss([item]))
+    feed_server.add("/hook", Reply(200, b"ok"))
+    config = make_config([{"name": "wire", "url": url}],
+                         [{"name": "ops", "type": "webhook", "url": feed_server.url("/hook")}])
+    clock = Clock(NOW)
+
+    async def cycle(p: Pipeline) -> Any:
+        s = await p.poll_due(ignore_schedule=True)
+        await p.deliver()
+        return s
+
+    assert run(config, clock, cycle).items_new == 1
+    feed_server.feed("/wire.xml", rss([{**item, "guid": "urn:wire:2019:w1"}]))
+    clock.advance(minutes=10)
+    assert run(config, clock, cycle).items_new == 1
+    assert count(run.engine, ItemRow) == 2
+    with run.engine.connect() as conn:
+        assert len(set(conn.execute(select(ItemRow.story_id)).scalars())) == 1
+        ms = conn.execute(select(MilestoneRow.type)).scalars().all()
+    assert ms == ["ambassador_confirmed"]
+    assert len(feed_server.posts("/hook")) == 1
+
+
 def test_old_news_is_stored_but_never_alerts(feed_server: FeedServer, run: Any) -> None:
     feeds = milestone_feeds(feed_server, NOW - timedelta(days=365))
     feed_server.add("/hook", Reply(200, b"ok"))

@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from monitor.errors import ConfigError
+from monitor.policy import PollPolicy
 
 DEFAULT_CONFIG = Path("config/monitor.yaml")
 
@@ -100,11 +101,11 @@ class FetchConfig(_Model):
 class ScheduleConfig(_Model):
     default_interval: Duration = 900.0
     tick: Duration = 5.0                  # how often due feeds are claimed
-    jitter: float = Field(default=0.1, ge=0, le=0.5)
+    jitter: float = Field(default=PollPolicy.jitter, ge=0, le=0.5)
     lease: Duration = 300.0               # a claimed feed is someone else's after this
-    max_backoff: Duration = 86400.0       # slow retry of an unhealthy feed
-    unhealthy_after: int = 5              # consecutive failures
-    force_unconditional_every: Duration = 21600.0
+    max_backoff: Duration = PollPolicy.max_backoff  # slow retry of an unhealthy feed
+    unhealthy_after: int = PollPolicy.unhealthy_after  # consecutive failures
+    force_unconditional_every: Duration = PollPolicy.force_unconditional_every
     batch_size: int = 40                  # feeds claimed together (up to x3 when nothing is new)
     keep_fetch_attempts: Duration = 30 * 86400.0  # poll history kept for `monitor feeds`; 0: all
     parse_workers: Annotated[int, Field(ge=0)] | Literal["auto"] = "auto"  # processes parsing+classifying; 0: in-process

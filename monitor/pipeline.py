@@ -132,12 +132,6 @@ class _Batch:
             waiter.cancel()
 
 
-def poll_policy(config: Config) -> PollPolicy:
-    s = config.schedule
-    return PollPolicy(max_backoff=s.max_backoff, unhealthy_after=s.unhealthy_after,
-                      jitter=s.jitter, force_unconditional_every=s.force_unconditional_every)
-
-
 class Pipeline:
     """Polls feeds and delivers alerts for one process; replicas each run one."""
 
@@ -157,7 +151,7 @@ class Pipeline:
         self.clock = clock
         self.rng = rng
         self.metrics = metrics
-        self.policy = poll_policy(config)
+        self.policy = PollPolicy.from_schedule(config.schedule)
         self.detector = Detector(config, classifier)
         self.recorder = PollRecorder(config, self.policy, self.rng, self.owner, self.metrics)
         # Per feed, the identities of its last parse: their classification is not needed again.

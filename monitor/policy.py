@@ -17,22 +17,33 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from monitor.model import FetchResult
+
+if TYPE_CHECKING:
+    from monitor.config import ScheduleConfig
 
 _LOCAL_KINDS = frozenset({"connect", "timeout"})
 
 
 @dataclass(frozen=True)
 class PollPolicy:
-    """Tunables of the poll schedule (seconds)."""
+    """Tunables of the poll schedule (seconds). The defaults are ``schedule``'s in the config."""
 
     base_backoff: float = 60.0
     max_backoff: float = 86400.0           # the slow daily retry of an unhealthy feed
     unhealthy_after: int = 5               # consecutive failures
     jitter: float = 0.1                    # +- fraction of the delay
-    force_unconditional_every: float = 6 * 3600
+    force_unconditional_every: float = 6 * 3600.0
     min_local_outage_cycle: int = 3        # fetches in a cycle before blaming ourselves
+
+    @classmethod
+    def from_schedule(cls, schedule: ScheduleConfig) -> PollPolicy:
+        """The policy a config's ``schedule`` section sets."""
+        return cls(max_backoff=schedule.max_backoff, unhealthy_after=schedule.unhealthy_after,
+                   jitter=schedule.jitter,
+                   force_unconditional_every=schedule.force_unconditional_every)
 
 
 @dataclass(frozen=True)

@@ -81,7 +81,8 @@ def build_pipeline(config: Config, engine: Engine, classifier: Classifier | None
     return Pipeline(
         config, engine, classifier,
         fetcher=fetcher or Fetcher(config.fetch),
-        workers=workers or Workers(classifier, worker_count(config.schedule.parse_workers)),
+        workers=workers or Workers(classifier, worker_count(config.schedule.parse_workers),
+                                   log_level=config.log.level),
         deliverer=build_deliverer(config, engine, owner=owner, clock=clock, rng=rng,
                                   echo=echo, metrics=metrics),
         owner=owner, clock=clock, rng=rng, metrics=metrics)

@@ -161,6 +161,7 @@ def main() -> None:
                         handlers=[handler])
     import monitor.parse  # noqa: F401 - before the first job, not during it
     _widen_pipes()
+    log.debug("parse_worker_started", extra={"pid": os.getpid()})
     serve(sys.stdin.buffer, out)
 
 

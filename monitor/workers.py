@@ -174,10 +174,12 @@ class _Worker:
 class Workers:
     """Runs ``parse_job`` in ``n`` worker processes (``n == 0``: in a thread of this process)."""
 
-    def __init__(self, classifier: Classifier, n: int, *, timeout: float = 120.0) -> None:
+    def __init__(self, classifier: Classifier, n: int, *, timeout: float = 120.0,
+                 log_level: str = "info") -> None:
         self.classifier = classifier
         self.n = n
         self.timeout = timeout              # a job's limit in a worker; then the worker dies
+        self.log_level = log_level          # the config's ``log.level``, for the workers' logs
         self.respawned = 0
         self._workers: list[_Worker] = []
         self._ids = itertools.count(1)
@@ -200,7 +202,7 @@ class Workers:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "monitor.parse_job",
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            limit=1 << 20)
+            env={**os.environ, "MONITOR_LOG_LEVEL": self.log_level}, limit=1 << 20)
         assert proc.stdin is not None
         # Pickled anew for each (rare) spawn rather than kept: it is the size of the watchlists.
         proc.stdin.write(frame(self.classifier))

@@ -246,6 +246,21 @@ def test_a_worker_logs_the_daemons_json_lines() -> None:
     assert not {"msg", "args", "levelno", "pathname"} & set(line)
 
 
+@pytest.mark.parametrize("level,shown", [("debug", True), ("info", False)])
+def test_workers_log_at_the_configured_level(classifier: Classifier, level: str, shown: bool,
+                                             capfd: pytest.CaptureFixture[str]) -> None:
+    """The config's ``log.level`` reaches the worker processes (their stderr is the daemon's)."""
+    async def go() -> None:
+        pool = Workers(classifier, 1, log_level=level)
+        try:
+            await pool.start()
+            assert (await pool.parse(_job(RELEVANT))).feed is not None
+        finally:
+            await pool.aclose()
+    _run(go())
+    assert ('"event": "parse_worker_started"' in capfd.readouterr().err) is shown
+
+
 def test_a_workers_log_level_falls_back_to_info() -> None:
     import logging
 

@@ -35,17 +35,19 @@ def owner_id() -> str:
 def open_database(config: Config, *, upgrade: bool | None = None, read_only: bool = False,
                   check: bool = True) -> Engine:
     """The configured database, its schema checked (unless not ``check``: ``monitor db
-    upgrade`` makes it); ``upgrade`` an empty or old schema (default: on SQLite only, where
-    the file is the user's own; PostgreSQL is upgraded with ``monitor db upgrade``).
-    ``read_only`` for listings (SQLite reads beside the daemon's writes)."""
+    upgrade`` makes it). ``upgrade`` an old schema: by default on SQLite only, where the file
+    is the user's own, and not by a ``read_only`` engine (listings: SQLite reads beside the
+    daemon's writes); PostgreSQL is upgraded with ``monitor db upgrade``. An empty SQLite
+    database gets its schema from any command."""
     c = config.database
     engine = make_engine(c.url, pool_size=c.pool_size, echo=c.echo, read_only=read_only)
     if not check:
         return engine
+    sqlite = engine.dialect.name == "sqlite"
     if upgrade is None:
-        upgrade = engine.dialect.name == "sqlite" and not read_only
+        upgrade = sqlite and not read_only
     try:
-        ensure_schema(engine, auto=upgrade)
+        ensure_schema(engine, auto=upgrade, create=sqlite)
     except BaseException:
         engine.dispose()
         raise

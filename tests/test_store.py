@@ -50,8 +50,8 @@ def test_migrations_match_models(engine: Any) -> None:
 
 def test_ensure_schema_upgrades_empty_sqlite(sqlite_url: str) -> None:
     eng = make_engine(sqlite_url)
-    ensure_schema(eng, auto=False)  # an empty SQLite file is upgraded by run/poll
-    ensure_schema(eng, auto=False)
+    ensure_schema(eng, auto=False, create=True)  # an empty SQLite file gets its schema
+    ensure_schema(eng, auto=False, create=True)
     eng.dispose()
 
 

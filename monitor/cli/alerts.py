@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from monitor.cli.common import Ctx, engine_is_sqlite, handle_errors, iso, pass_ctx, prepared_engine
+from monitor.cli.common import Ctx, handle_errors, iso, pass_ctx, prepared_engine
 from monitor.errors import ConfigError, MonitorError
 from monitor.store.db import Engine
 
@@ -31,7 +31,7 @@ def alerts_list(c: Ctx, as_json: bool, state: str | None, limit: int) -> None:
     from monitor.store.db import sessions
     from monitor.store.outbox import alert_listing
 
-    engine = prepared_engine(c, auto=False, read_only=True)
+    engine = prepared_engine(c, read_only=True)
     with sessions(engine)() as s:
         rows = alert_listing(s, state=state, limit=limit)
     out = [{"id": r.id, "delivery_id": r.delivery_id, "channel": r.channel, "event": r.event,
@@ -56,7 +56,7 @@ def alerts_retry(c: Ctx, alert_id: int) -> None:
     from monitor.store.db import sessions
     from monitor.store.outbox import retry_alert
 
-    engine = prepared_engine(c, auto=False)
+    engine = prepared_engine(c)
     with sessions(engine).begin() as s:
         if not retry_alert(s, alert_id, datetime.now(UTC)):
             raise MonitorError(f"alert {alert_id} does not exist or was already delivered")
@@ -77,7 +77,7 @@ def alerts_test(c: Ctx, channel: str) -> None:
 
     if channel not in {ch.name for ch in c.config.alerts.channels}:
         raise ConfigError(c.config.source, "alerts.channels", f"no channel named {channel!r}")
-    engine = prepared_engine(c, auto=engine_is_sqlite(c))
+    engine = prepared_engine(c)
     with sessions(engine).begin() as s:
         alert_id = enqueue_test(s, channel, datetime.now(UTC))
     stats = _deliver_now(c, engine, [alert_id])

@@ -13,7 +13,6 @@ import click
 
 from monitor.cli.common import (
     Ctx,
-    engine_is_sqlite,
     handle_errors,
     parse_since,
     pass_ctx,
@@ -120,7 +119,7 @@ def reclassify_cmd(c: Ctx, since: str | None) -> None:
     from monitor.app import build_pipeline
 
     when = parse_since(since)
-    engine = prepared_engine(c, auto=engine_is_sqlite(c))
+    engine = prepared_engine(c)
     pipe = build_pipeline(c.config, engine, c.classifier())
     n, created, withdrawn = pipe.reclassify(since=when)
     asyncio.run(pipe.aclose())

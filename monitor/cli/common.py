@@ -20,7 +20,7 @@ from monitor.store.db import Engine
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["Ctx", "ago", "engine_is_sqlite", "handle_errors", "iso", "parse_since",
+__all__ = ["Ctx", "ago", "handle_errors", "iso", "parse_since",
            "pass_ctx", "prepared_engine"]
 
 
@@ -85,14 +85,11 @@ def handle_errors(fn: F) -> F:
 pass_ctx = click.make_pass_decorator(Ctx)
 
 
-def prepared_engine(c: Ctx, *, auto: bool, read_only: bool = False) -> Engine:
+def prepared_engine(c: Ctx, *, read_only: bool = False) -> Engine:
+    """The database with its schema checked, as ``monitor.app.open_database`` decides."""
     from monitor.app import open_database
 
-    return open_database(c.config, upgrade=auto and not read_only, read_only=read_only)
-
-
-def engine_is_sqlite(c: Ctx) -> bool:
-    return c.config.database.url.startswith("sqlite")
+    return open_database(c.config, read_only=read_only)
 
 
 def parse_since(value: str | None) -> datetime | None:

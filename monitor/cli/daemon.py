@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from monitor.cli.common import Ctx, engine_is_sqlite, handle_errors, pass_ctx, prepared_engine
+from monitor.cli.common import Ctx, handle_errors, pass_ctx, prepared_engine
 from monitor.errors import ConfigError
 
 
@@ -26,7 +26,7 @@ def run(c: Ctx, no_http: bool) -> None:
 
         check_access_config(config)  # beyond loopback only with credentials
     classifier = c.classifier()
-    engine = prepared_engine(c, auto=engine_is_sqlite(c))
+    engine = prepared_engine(c)
     lock = SingleProcessLock(engine)
     lock.acquire()
     try:
@@ -55,7 +55,7 @@ def poll(c: Ctx, once: bool, feeds: tuple[str, ...], no_deliver: bool) -> None:
         if name not in known:
             raise ConfigError(config.source, "feeds", f"no feed named {name!r}")
     classifier = c.classifier()
-    engine = prepared_engine(c, auto=engine_is_sqlite(c))
+    engine = prepared_engine(c)
 
     async def go() -> tuple[Any, Any]:
         pipe = build_pipeline(config, engine, classifier, echo=click.echo)

@@ -21,7 +21,7 @@ def feeds_cmd(c: Ctx, as_json: bool) -> None:
     from monitor.store.db import sessions
     from monitor.store.feeds import feeds_with_counts
 
-    engine = prepared_engine(c, auto=False, read_only=True)
+    engine = prepared_engine(c, read_only=True)
     now = datetime.now(UTC)
     with sessions(engine)() as s:
         listed = feeds_with_counts(s)
@@ -66,7 +66,7 @@ def items_cmd(c: Ctx, as_json: bool, since: str | None, feed: str | None, releva
     from monitor.store.items import item_listing
 
     when = parse_since(since)
-    engine = prepared_engine(c, auto=False, read_only=True)
+    engine = prepared_engine(c, read_only=True)
     with sessions(engine)() as s:
         rows = item_listing(s, since=when, feed=feed, relevant=relevant, limit=limit)
     out: list[dict[str, Any]] = [{"id": i.id, "feed": name, "title": i.title,
@@ -97,7 +97,7 @@ def milestones_cmd(c: Ctx, as_json: bool, watchlist: str | None, show_id: str | 
     from monitor.store.db import sessions
     from monitor.store.milestones import milestone_listing
 
-    engine = prepared_engine(c, auto=False, read_only=True)
+    engine = prepared_engine(c, read_only=True)
     out: list[dict[str, Any]] = []
     with sessions(engine)() as s:
         for m in milestone_listing(s, watchlist=watchlist, id_prefix=show_id):

@@ -13,7 +13,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -31,7 +31,6 @@ __all__ = [
     "current_revision",
     "database_error",
     "ensure_schema",
-    "is_empty",
     "make_engine",
     "migrations_dir",
     "ping",
@@ -136,14 +135,11 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def is_empty(engine: Engine) -> bool:
-    return not inspect(engine).get_table_names()
+def ensure_schema(engine: Engine, *, auto: bool, create: bool = False) -> None:
+    """Check the schema is current, else upgrade it when ``auto`` (or, with ``create``, when
+    the database is empty). ``monitor.app.open_database`` says which.
 
-
-def ensure_schema(engine: Engine, *, auto: bool) -> None:
-    """Upgrade an empty SQLite database (``run``/``poll`` do this) or check it is current.
-
-    Raises StoreError when the schema is missing or old and ``auto`` is false.
+    Raises StoreError when the schema is missing or old and may not be upgraded.
     """
     from alembic.script import ScriptDirectory
 
@@ -154,7 +150,7 @@ def ensure_schema(engine: Engine, *, auto: bool) -> None:
         raise StoreError(f"database unreachable: {_short(exc)}") from exc
     if rev == head:
         return
-    if auto or (engine.dialect.name == "sqlite" and rev is None):
+    if auto or (create and rev is None):
         upgrade(engine)
         return
     raise StoreError(f"database schema is at {rev or 'nothing'}, not {head}: "

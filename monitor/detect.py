@@ -30,10 +30,13 @@ from monitor.store.items import (
 )
 from monitor.store.milestones import (
     MilestoneCache,
+    Report,
     add_milestone,
-    attach_source,
+    corroborate,
     get_milestone,
     is_source,
+    mark_alerted,
+    reinstate,
     withdraw_unsupported,
 )
 from monitor.store.tables import ItemRow
@@ -146,8 +149,9 @@ class Detector:
         stale = (not alert) or rules.is_stale(row.published, row.first_seen_at, max_age)
         event_at = row.published if row.published and row.published <= now else row.first_seen_at
         for hit in c.milestones:
-            at = hit.evidence_at.to_json() if hit.evidence_at else None
-            why = hit.reason.to_json() if hit.reason else None
+            report = Report(row.id, hit.status, hit.evidence, hit.confidence,
+                            hit.evidence_at.to_json() if hit.evidence_at else None,
+                            hit.reason.to_json() if hit.reason else None)
             window = timedelta(seconds=cfg.dedupe_windows.get(hit.type, cfg.dedupe_window))
             cands = cache.candidates(hit.watchlist, hit.type, event_at, window)
             decision = rules.decide(
@@ -159,11 +163,7 @@ class Detector:
                 if existing is not None:  # the same first report, reclassified
                     if existing.withdrawn_at is not None and not is_source(s, existing.id,
                                                                            row.id):
-                        # withdrawn once, supported again by the current rules
-                        existing.withdrawn_at = existing.withdrawn_reason = None
-                        existing.sources = 1
-                        attach_source(s, existing.id, row.id, hit.status, hit.evidence,
-                                      hit.confidence, now, at, why)
+                        reinstate(s, existing, report, now)
                     continue
                 mrow = add_milestone(
                     s, id=decision.new_id, watchlist=hit.watchlist, type=hit.type,
@@ -173,10 +173,10 @@ class Detector:
                     triggers=list(hit.triggers), rule=hit.rule,
                     watchlist_version=c.versions.get(hit.watchlist, ""), event_at=event_at,
                     first_seen_at=now, last_seen_at=now, first_item_id=row.id, sources=1,
-                    alerted=False, stale=stale, evidence_at=at, reason=why)
+                    alerted=False, stale=stale, evidence_at=report.evidence_at,
+                    reason=report.reason)
                 cache.created(mrow, row.story_id or row.id)
-                attach_source(s, mrow.id, row.id, hit.status, hit.evidence, hit.confidence,
-                              now, at, why)
+                report.attach(s, mrow.id, now)
                 crash_point("milestone")
                 found.milestones_new += 1
                 found.types.append((hit.watchlist, hit.type))
@@ -188,18 +188,14 @@ class Detector:
                 mrow = got
                 if not fresh and is_source(s, mrow.id, row.id):
                     continue
-                if cache.new_story(mrow.id, row.story_id or row.id):
-                    mrow.sources += 1
-                attach_source(s, mrow.id, row.id, hit.status, hit.evidence, hit.confidence,
-                              now, at, why)
-                mrow.last_seen_at = now
-                if decision.status_step:
-                    mrow.status = decision.status_step
-                    if (not stale and mrow.alerted
-                            and decision.status_step in cfg.realert_on_status):
-                        found.alerts_queued += enqueue_milestone(s, self.config, mrow, now,
-                                                                 step=decision.status_step)
+                corroborate(s, mrow, report, now,
+                            new_story=cache.new_story(mrow.id, row.story_id or row.id),
+                            status=decision.status_step)
+                if (decision.status_step and not stale and mrow.alerted
+                        and decision.status_step in cfg.realert_on_status):
+                    found.alerts_queued += enqueue_milestone(s, self.config, mrow, now,
+                                                             step=decision.status_step)
             if not mrow.alerted and not mrow.stale and not stale \
                     and mrow.sources >= cfg.min_sources:
                 found.alerts_queued += enqueue_milestone(s, self.config, mrow, now)
-                mrow.alerted = True
+                mark_alerted(mrow)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -60,6 +61,48 @@ def attach_source(session: Session, milestone_id: str, item_id: int, status: str
     session.add(MilestoneSourceRow(milestone_id=milestone_id, item_id=item_id, status=status,
                                    evidence=evidence, confidence=confidence, added_at=now,
                                    evidence_at=evidence_at, reason=reason))
+
+
+@dataclass(frozen=True)
+class Report:
+    """One item's report of a milestone, as its ``milestone_sources`` row keeps it."""
+
+    item_id: int
+    status: str
+    evidence: str
+    confidence: float
+    evidence_at: dict[str, Any] | None = None
+    reason: dict[str, Any] | None = None
+
+    def attach(self, session: Session, milestone_id: str, now: datetime) -> None:
+        attach_source(session, milestone_id, self.item_id, self.status, self.evidence,
+                      self.confidence, now, self.evidence_at, self.reason)
+
+
+def reinstate(session: Session, milestone: MilestoneRow, report: Report,
+              now: datetime) -> None:
+    """A withdrawn milestone the current rules find again: no longer withdrawn, with this
+    report as its one source."""
+    milestone.withdrawn_at = milestone.withdrawn_reason = None
+    milestone.sources = 1
+    report.attach(session, milestone.id, now)
+
+
+def corroborate(session: Session, milestone: MilestoneRow, report: Report, now: datetime,
+                *, new_story: bool, status: str | None) -> None:
+    """Another report of a milestone: one more source if from a story not counted yet, and
+    the status it reached (``status``), if it moved on."""
+    if new_story:
+        milestone.sources += 1
+    report.attach(session, milestone.id, now)
+    milestone.last_seen_at = now
+    if status:
+        milestone.status = status
+
+
+def mark_alerted(milestone: MilestoneRow) -> None:
+    """The milestone's alert is in the outbox (in the same transaction)."""
+    milestone.alerted = True
 
 
 _MILESTONE_STORIES = (

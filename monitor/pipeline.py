@@ -141,7 +141,6 @@ class Pipeline:
                  metrics: Metrics) -> None:
         """Built by ``monitor.app.build_pipeline``."""
         self.config = config
-        self.engine = engine
         self.sessions = sessions(engine)
         self.classifier = classifier
         self.fetcher = fetcher

@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -262,6 +263,11 @@ def test_health_email() -> None:
 
 # -- collapsing ------------------------------------------------------------------------------
 
+def collapse_sources(items: Iterable[SourceRef]) -> tuple[SourceRef, ...]:
+    """The items with syndicated copies counted once."""
+    return tuple(r for r, _ in render.collapse_groups(items))
+
+
 def test_syndicated_copies_count_once() -> None:
     items = (
         ref("Fisher named", "https://www.example.org/a/?utm_source=rss", "f1", T0 + timedelta(1)),
@@ -273,7 +279,7 @@ def test_syndicated_copies_count_once() -> None:
     )
     groups = render.collapse_groups(items)
     assert [(r.feed, n) for r, n in groups] == [("f2", 2), ("f3", 2), ("f5", 1), ("f6", 1)]
-    assert render.collapse_sources(items) == tuple(r for r, _ in groups)
+    assert collapse_sources(items) == tuple(r for r, _ in groups)
     payload = render.milestone_payload(alert(items=items), sent_at=SENT_AT, delivery_id="d")
     assert [i["copies"] for i in payload["milestone"]["items"]] == [2, 2, 1, 1]
     assert "(+1 copy)" in text_of(mail(alert(items=items)))
@@ -282,7 +288,7 @@ def test_syndicated_copies_count_once() -> None:
 def test_collapse_keeps_query_parameters_that_matter() -> None:
     items = (ref("A", "https://example.org/story?id=1", "f1"),
              ref("B", "https://example.org/story?id=2", "f2"))
-    assert len(render.collapse_sources(items)) == 2
+    assert len(collapse_sources(items)) == 2
 
 
 refs = st.builds(
@@ -297,8 +303,8 @@ refs = st.builds(
 
 @given(st.lists(refs, max_size=8))
 def test_collapse_is_idempotent_and_loses_no_article(items: list[SourceRef]) -> None:
-    once = render.collapse_sources(items)
-    assert render.collapse_sources(once) == once
+    once = collapse_sources(items)
+    assert collapse_sources(once) == once
     assert len(once) <= len(items)
     assert sum(n for _, n in render.collapse_groups(items)) == len(items)
     assert set(once) <= set(items)

@@ -20,6 +20,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
+from monitor.runtime import CRASH_POINTS
 from monitor.store.db import make_engine
 from monitor.store.tables import AlertRow, ItemRow, MilestoneRow
 from tests.feedgen import rss
@@ -113,3 +114,12 @@ def test_sigkill_inside_transactions_loses_and_doubles_nothing(tmp_path: Path, d
     ids = {p.headers["x-monitor-delivery"] for p in posts}
     assert ids == {alerts[0].delivery_id}  # at least once, always with the same id
     assert all(json.loads(p.body)["milestone"]["type"] == "ambassador_confirmed" for p in posts)
+
+
+def test_every_crash_point_is_in_the_code_and_killed_at() -> None:
+    """The points the code stops at are the ones declared, and the crash test kills at each."""
+    import re
+
+    called = {m for p in (REPO / "monitor").rglob("*.py")
+              for m in re.findall(r'crash_point\("(\w+)"\)', p.read_text(encoding="utf-8"))}
+    assert called == set(CRASH_POINTS) == set(KILL_AT)

@@ -142,11 +142,6 @@ def collapse_groups(items: Iterable[SourceRef]) -> list[tuple[SourceRef, int]]:
     return [(refs[i], n) for i, n in reps]
 
 
-def collapse_sources(items: Iterable[SourceRef]) -> tuple[SourceRef, ...]:
-    """The items with syndicated copies counted once (see ``collapse_groups``)."""
-    return tuple(ref for ref, _ in collapse_groups(items))
-
-
 def _source_dict(ref: SourceRef, copies: int) -> dict[str, Any]:
     return {"title": ref.title, "url": ref.url, "feed": ref.feed,
             "published": iso(ref.published), "outlet": ref.outlet, "copies": copies}

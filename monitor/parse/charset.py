@@ -25,8 +25,6 @@ _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
 _TRUSTED_GUESSES = ("koi8", "cp1251", "windows_1251", "iso8859_5", "mac_cyrillic", "cp866",
                     "cp1253", "iso8859_7", "cp1255", "cp1256", "big5", "gb", "euc", "shift_jis",
                     "cp932", "cp949", "iso2022", "tis", "cp874")
-_SINGLE_BYTE_WESTERN = ("iso-8859-1", "latin-1", "latin1", "windows-1252", "cp1252", "us-ascii",
-                        "ascii", "iso-8859-15")
 
 
 def _codec(name: str | None) -> str | None:

@@ -34,7 +34,6 @@ _XML_NS = "{http://www.w3.org/XML/1998/namespace}"
 # feedparser's namespace table: URI (lower-cased) -> the prefix its handlers are named after.
 _KNOWN = {uri.lower(): prefix for uri, prefix in StrictFeedParser.namespaces.items()}
 _RSS_VERSIONS = {"0.91": "rss091u", "0.92": "rss092", "0.93": "rss093", "0.94": "rss094"}
-_RELATIVE = frozenset({"link", "id"})       # what feedparser passes through _urljoin
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _TEXT_TYPES = frozenset({"text/plain", "text/html"})
 _DATES = {"pubdate": "published", "published": "published", "dcterms:issued": "published",

@@ -71,9 +71,10 @@ def _key(identity: str) -> bytes:
 
 
 def known_items(identities: Iterable[str]) -> bytes:
-    """Identities as ``ParseJob.known`` carries them: 8 bytes of a hash each, about 30 times less
-    memory than a set of the strings (the daemon keeps one per feed). A collision only makes
-    the worker skip an item's classification, which the store then does itself."""
+    """Identities as ``ParseJob.known`` carries them: 8 bytes of a hash each, in one bytes
+    object rather than a set of strings (the daemon keeps one per feed, for every feed). A
+    collision only makes the worker skip an item's classification, which the daemon then does
+    itself."""
     return b"".join(sorted({_key(i) for i in identities}))
 
 

@@ -1,10 +1,10 @@
 """The daemon's interpreter settings: how its garbage collector runs.
 
 CPython's collector scans every container object it tracks when it runs a full collection.
-A running daemon keeps hundreds of thousands of them from start-up (SQLAlchemy's mappers and
-compiled caches, the config, the classifier, pydantic models) that never become garbage, and
-a cold cycle allocates millions of short-lived ones (every item and classification read
-from a worker), so collections were frequent and each full one walked everything.
+A running daemon keeps many of them from start-up (SQLAlchemy's mappers and compiled
+caches, the config, the classifier, pydantic models) that never become garbage, and a cold
+cycle allocates many more short-lived ones (every item and classification read from a
+worker), so collections were frequent and each full one walked everything.
 ``settle_gc`` freezes what start-up built, so the collector no longer walks it, and raises
 the thresholds for the short-lived objects (docs/performance.md has the figures).
 """

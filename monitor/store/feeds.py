@@ -155,7 +155,8 @@ def _claim_statement(ignore_schedule: bool, by_name: bool, skip: str | None) -> 
     # an expanding IN re-rendered the statement with up to 1000 placeholders on every claim.
     # On PostgreSQL, NOT IN over unnest() of a bigint[], not <> ALL(array): once psycopg
     # prepares the claim, the generic plan checks every candidate row against the whole array
-    # (seconds a claim at 20,000 feeds), where NOT IN (subquery) stays a hashed subplan.
+    # (a cost that grows with feeds times claimed feeds), where NOT IN (subquery) stays a
+    # hashed subplan.
     if skip == "pg":
         cond.append(f.id.not_in(select(func.unnest(bindparam("skip",
                                                             type_=ARRAY(BigInteger))))))
@@ -186,9 +187,9 @@ _FEEDS = cast(Table, FeedRow.__table__)
 class FeedPatch:
     """A feed's row as a poll's store sees it: the columns it reads, and every assignment
     recorded in ``changes``, which ``update_feeds`` writes with one executemany per set of
-    columns: loading whole rows into the ORM and flushing them costs a 304 cycle's store
-    about twice as much. Reading a column that was neither loaded nor assigned is an
-    error."""
+    columns, rather than loading whole rows into the ORM and flushing them one by one (the
+    larger part of a 304 cycle's store). Reading a column that was neither loaded nor
+    assigned is an error."""
 
     READ = ("id", "name", "url", "current_url", "unhealthy", "silent_since", "lease_owner",
             "polls")

@@ -229,9 +229,9 @@ class _ItemInsert:
         return (f"INSERT INTO items ({names}) SELECT {picked} FROM unnest({arrays}) AS u({names})"
                 " ON CONFLICT (feed_id, identity) DO NOTHING RETURNING id")
 
-    # Rows per statement. The driver keeps each prepared statement it has run (SQLite: about
-    # 2.6 KB per row of VALUES), so a few fixed sizes keep that cache small, where one size per
-    # batch length would fill it with megabytes.
+    # Rows per statement. The driver keeps each prepared statement it has run, and a statement
+    # of many rows of VALUES is large, so a few fixed sizes keep that cache small, where one
+    # size per batch length would fill it.
     SIZES = (256, 64, 16, 4, 1)
 
     @classmethod

@@ -30,12 +30,11 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import text
 
 from bench.procmem import memory, tree_cpu
-from monitor.app import build_pipeline
-from monitor.classify import Classifier, load_watchlists
+from monitor.app import build_pipeline, open_database
 from monitor.config import Config
 from monitor.log import setup_logging
 from monitor.runtime import settle_gc
-from monitor.store.db import make_engine, upgrade
+from monitor.store.db import Engine, make_engine
 
 WATCHLIST = ROOT / "config" / "watchlists" / "belarus-us.yaml"
 PG_URL = os.environ.get("MONITOR_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -77,11 +76,16 @@ class Database:
                 conn.execute(text(f"CREATE SCHEMA {self.schema}"))
             admin.dispose()
             self.url = f"{PG_URL}?options=-csearch_path%3D{self.schema}"
-        self.engine = make_engine(self.url)
-        upgrade(self.engine)
+        self.engine: Engine | None = None
+
+    def open(self, config: Config) -> Engine:
+        """The database as the product opens it, its schema made."""
+        self.engine = open_database(config, upgrade=True)
+        return self.engine
 
     def close(self) -> None:
-        self.engine.dispose()
+        if self.engine is not None:
+            self.engine.dispose()
         if self.schema:
             admin = make_engine(PG_URL)
             with admin.begin() as conn:
@@ -118,9 +122,8 @@ async def run(args: argparse.Namespace) -> None:
         tracemalloc.start(8)
     urls = Path(args.urls).read_text().split()
     db = Database(args.db)
-    classifier = Classifier(load_watchlists([WATCHLIST]))
     config = bench_config(urls, db.url, schedule={"parse_workers": args.workers})
-    pipe = build_pipeline(config, db.engine, classifier, echo=lambda s: None)
+    pipe = build_pipeline(config, db.open(config), echo=lambda s: None)
     await asyncio.to_thread(pipe.sync_feeds)
     await pipe.workers.start()
     before = memory()

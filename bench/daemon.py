@@ -19,35 +19,42 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.cycles import WATCHLIST, Database, bench_config, log_to
+from bench.cycles import Database, bench_config, log_to
 from bench.procmem import memory
-from monitor.app import build_pipeline
-from monitor.classify import Classifier, load_watchlists
+from monitor.app import build_classifier, build_pipeline
+from monitor.config import Config
 from monitor.scheduler import Daemon
+
+
+def latency_config(urls: list[str], db_url: str, interval: float, hook: str) -> Config:
+    """The daemon's config: the farm's feeds polled every ``interval`` seconds, alerts to
+    ``hook``. bench/run.py picks the reports it injects with this config's classifier."""
+    config = bench_config(
+        urls, db_url,
+        schedule={"tick": "1s", "jitter": 0.05, "default_interval": f"{interval}s"},
+        # Every injected report is its own event: reports come at least 1.5 s apart, so their
+        # (whole-second) publication times always differ, and a window of 0 never groups two.
+        # With 1 s, two texts about one event (a nomination told twice) were rightly one alert.
+        alerting={"dedupe_window": "0s"},
+        alerts={"channels": [{"name": "hook", "type": "webhook", "url": hook,
+                              "timeout": "5s"}]})
+    return config.model_copy(update={"feeds": [f.model_copy(update={"interval": interval})
+                                               for f in config.feeds]})
 
 
 async def run(args: argparse.Namespace) -> None:
     log_to(args.log)
     urls = Path(args.urls).read_text().split()
     db = Database(args.db)
-    classifier = Classifier(load_watchlists([WATCHLIST]))
-    config = bench_config(
-        urls, db.url,
-        schedule={"tick": "1s", "jitter": 0.05, "default_interval": f"{args.interval}s"},
-        # Every injected report is its own event: reports come at least 1.5 s apart, so their
-        # (whole-second) publication times always differ, and a window of 0 never groups two.
-        # With 1 s, two texts about one event (a nomination told twice) were rightly one alert.
-        alerting={"dedupe_window": "0s"},
-        alerts={"channels": [{"name": "hook", "type": "webhook", "url": args.hook,
-                              "timeout": "5s"}]})
-    config = config.model_copy(update={"feeds": [f.model_copy(update={"interval": args.interval})
-                                                 for f in config.feeds]})
-    warm = build_pipeline(config, db.engine, classifier, echo=lambda s: None)
+    config = latency_config(urls, db.url, args.interval, args.hook)
+    engine = db.open(config)
+    classifier = build_classifier(config)      # one for both, as the daemon reuses its own
+    warm = build_pipeline(config, engine, classifier, echo=lambda s: None)
     await asyncio.to_thread(warm.sync_feeds)
     await warm.poll_due(ignore_schedule=True)
     await warm.deliver()
     await warm.aclose()
-    daemon = Daemon(config, db.engine, classifier, config_path=None, serve_http=False,
+    daemon = Daemon(config, engine, classifier, config_path=None, serve_http=False,
                     echo=lambda s: None)
     task = asyncio.create_task(daemon.run())
     print("ready", flush=True)

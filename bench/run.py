@@ -249,13 +249,14 @@ def bench_cycles(farm: Farm, urls_file: Path, db: str, cycles: int, log: Path) -
 # -- alert latency ---------------------------------------------------------------------------
 
 
-def relevant_texts() -> list[tuple[str, str]]:
-    """Dev-set items that make the shipped watchlist fire a milestone."""
+def relevant_texts(interval: float) -> list[tuple[str, str]]:
+    """Dev-set items that make the latency daemon's classifier fire a milestone."""
+    from bench.daemon import latency_config
     from bench.farm import _dev_items
-    from monitor.classify import Classifier, load_watchlists
+    from monitor.app import build_classifier
     from monitor.model import ItemText
 
-    clf = Classifier(load_watchlists([ROOT / "config" / "watchlists" / "belarus-us.yaml"]))
+    clf = build_classifier(latency_config([], "sqlite://", interval, "http://127.0.0.1/"))
     now = datetime.now(UTC)
     return [(t, s) for t, s in _dev_items()
             if clf.classify(ItemText("x", t, s, "", now, "en"), now=now).milestones]
@@ -279,7 +280,7 @@ def bench_latency(farm: Farm, urls_file: Path, seconds: float, interval: float,
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     hook = f"http://127.0.0.1:{server.server_port}/hook"
-    texts = relevant_texts()
+    texts = relevant_texts(interval)
     proc = subprocess.Popen([PY, str(ROOT / "bench" / "daemon.py"), "--urls", str(urls_file),
                              "--hook", hook, "--interval", str(interval), "--log", str(log)],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)

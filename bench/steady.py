@@ -29,15 +29,26 @@ from pathlib import Path
 from typing import Any
 
 import monitor
-
-if (Path(monitor.__file__).parent / "app.py").exists():
-    from monitor.app import build_pipeline
-else:   # a revision from before monitor.app (bench/ab.py runs this file on older ones)
-    from monitor.pipeline import Pipeline as build_pipeline  # type: ignore[assignment]
-from monitor.classify import Classifier, load_watchlists
 from monitor.config import Config
 from monitor.log import setup_logging
-from monitor.store.db import make_engine, upgrade
+
+if (Path(monitor.__file__).parent / "app.py").exists():
+    from monitor.app import build_pipeline, open_database
+
+    def wire(config: Config) -> tuple[Any, Any]:
+        """The pipeline as the product builds it, and the config's database."""
+        engine = open_database(config, upgrade=True)
+        return build_pipeline(config, engine, echo=lambda s: None), engine
+else:   # a revision from before monitor.app (bench/ab.py runs this file on older ones)
+    def wire(config: Config) -> tuple[Any, Any]:
+        from monitor.classify import Classifier, load_watchlists
+        from monitor.pipeline import Pipeline
+        from monitor.store.db import make_engine, upgrade
+
+        engine = make_engine(config.database.url)
+        upgrade(engine)
+        return Pipeline(config, engine, Classifier(load_watchlists(
+            [Path(p) for p in config.watchlists])), echo=lambda s: None), engine  # type: ignore[call-arg]
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -49,10 +60,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     data = json.loads(Path(args.config).read_text())
     data["database"] = {"url": f"sqlite:///{db}"}
     config = Config.model_validate(data)
-    engine = make_engine(config.database.url)
-    upgrade(engine)
-    pipe = build_pipeline(config, engine, Classifier(load_watchlists(config.watchlist_paths())),
-                    echo=lambda s: None)
+    pipe, engine = wire(config)
     try:
         await asyncio.to_thread(pipe.sync_feeds)
         await pipe.workers.start()

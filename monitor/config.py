@@ -223,9 +223,6 @@ class Config(_Model):
     def feed_interval(self, feed: FeedConfig) -> float:
         return feed.interval if feed.interval is not None else self.schedule.default_interval
 
-    def watchlist_paths(self) -> list[Path]:
-        return [Path(p) for p in self.watchlists]
-
 
 def expand_env(value: Any, env: Mapping[str, str], path: str = "") -> Any:
     """Replace ``${VAR}`` and ``${VAR:-default}`` in every string; raises ValueError naming the key."""

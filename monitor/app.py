@@ -7,9 +7,7 @@ Nothing here parses: the daemon's process loads no parser (the workers do).
 
 from __future__ import annotations
 
-import os
 import random
-import socket
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -19,17 +17,13 @@ from monitor.config import Config
 from monitor.fetch import Fetcher
 from monitor.metrics import Metrics
 from monitor.pipeline import Pipeline
+from monitor.runtime import owner_id
 from monitor.store.db import Engine, ensure_schema, make_engine, sessions
 from monitor.workers import Workers, worker_count
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def owner_id() -> str:
-    """Who holds a lease: this host and process (a dead local holder's leases are freed)."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def open_database(config: Config, *, upgrade: bool | None = None, read_only: bool = False,

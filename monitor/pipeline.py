@@ -13,9 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import os
 import random
-import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -45,7 +43,7 @@ from monitor.policy import (
     should_fetch_unconditionally,
 )
 from monitor.polls import CycleSummary, Polled, PollRecorder
-from monitor.runtime import crash_point
+from monitor.runtime import crash_point, dead_local_owner
 from monitor.store.db import Engine, sessions
 from monitor.store.feeds import (
     FeedState,
@@ -168,8 +166,7 @@ class Pipeline:
     def sync_feeds(self) -> dict[str, list[str]]:
         """Match the feeds table to the config and free leases of crashed local processes."""
         with self.sessions.begin() as s:
-            freed = release_dead_leases(s, host=socket.gethostname(), alive=_pid_alive,
-                                                now=self.clock())
+            freed = release_dead_leases(s, dead=dead_local_owner, now=self.clock())
             if freed:
                 log.warning("dead_leases_released", count=freed)
             return sync_feeds(s, self.config, self.clock())
@@ -441,14 +438,3 @@ class Pipeline:
         self.metrics.feeds_unhealthy.set(unhealthy)
         self.metrics.feeds_disabled.set(disabled)
 
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -1,4 +1,5 @@
-"""The daemon's interpreter settings: how its garbage collector runs.
+"""The daemon's process: how its garbage collector runs, its crash points for the crash test,
+and who holds a lease (``owner_id``).
 
 CPython's collector scans every container object it tracks when it runs a full collection.
 A running daemon keeps many of them from start-up (SQLAlchemy's mappers and compiled
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import os
+import socket
 import sys
 import time
 
@@ -54,3 +56,29 @@ def crash_point(name: str) -> None:
         sys.stderr.flush()
         while True:
             time.sleep(3600)
+
+
+# -- who holds a lease ---------------------------------------------------------------------
+
+def owner_id() -> str:
+    """Who holds a lease: this host and process, ``host:pid``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def dead_local_owner(owner: str) -> bool:
+    """Whether ``owner`` (an ``owner_id``) is a process of this host that no longer runs (a
+    crash, a SIGKILL). Another host's processes cannot be seen: never dead here."""
+    host, _, pid = owner.rpartition(":")
+    return host == socket.gethostname() and pid.isdigit() and not _pid_alive(int(pid))
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -270,18 +270,15 @@ def prune_fetch_attempts(session: Session, *, before: datetime, limit: int) -> i
     return int(res.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def release_dead_leases(session: Session, *, host: str, alive: Any, now: datetime) -> int:
-    """Free leases held by processes of this host that no longer run (a crash, a SIGKILL).
-
-    Leases of other hosts are left to expire: we cannot see their processes.
-    """
+def release_dead_leases(session: Session, *, dead: Callable[[str], bool], now: datetime) -> int:
+    """Free the leases whose owner is ``dead`` (``runtime.dead_local_owner``: a process of
+    this host that no longer runs); the others are left to expire."""
     freed = 0
     for model in (FeedRow, AlertRow):
         owners = set(session.scalars(select(model.lease_owner).where(
             model.lease_owner.is_not(None), model.lease_until > now).distinct()))
         for owner in owners:
-            o_host, _, pid = (owner or "").rpartition(":")
-            if o_host == host and pid.isdigit() and not alive(int(pid)):
+            if owner and dead(owner):
                 res = session.execute(update(model).where(model.lease_owner == owner)
                                       .values(lease_owner=None, lease_until=None))
                 freed += res.rowcount or 0  # type: ignore[attr-defined]

@@ -19,7 +19,7 @@ from monitor.errors import MonitorError
 def feeds_cmd(c: Ctx, as_json: bool) -> None:
     """Each feed's health: last success, last error, failures, next poll, items."""
     from monitor.store.db import sessions
-    from monitor.store.feeds import feeds_with_counts
+    from monitor.store.feeds import feed_state, feeds_with_counts
 
     engine = prepared_engine(c, read_only=True)
     now = datetime.now(UTC)
@@ -44,7 +44,7 @@ def feeds_cmd(c: Ctx, as_json: bool) -> None:
     click.echo(f"{'feed':{w}}  {'state':9} {'fail':>4} {'items':>6}  {'last ok':>9}  "
                f"{'next poll':>9}  last error")
     for r, row in zip(out, rows, strict=True):
-        state = ("disabled" if not r["enabled"] else "unhealthy" if not r["healthy"] else "ok")
+        state = feed_state(row)
         err = (r["last_error"] or "")[:70] if r["failures"] or state != "ok" else ""
         click.echo(f"{r['name']:{w}}  {state:9} {r['failures']:>4} {r['items']:>6}  "
                    f"{ago(row.last_success_at, now):>9}  {ago(row.next_check_at, now):>9}  "

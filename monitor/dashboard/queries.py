@@ -15,6 +15,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from monitor.dashboard.filters import Filters
 from monitor.model import EvidenceSpan
+from monitor.store.feeds import feed_state
 from monitor.store.tables import (
     AlertRow,
     DeliveryAttemptRow,
@@ -174,7 +175,7 @@ def list_feeds(engine: Engine) -> list[dict[str, Any]]:
     return [{"name": r.name, "url": r.current_url or r.url, "language": r.language,
              "outlet": r.outlet, "enabled": r.enabled, "in_config": r.in_config,
              "disabled_reason": r.disabled_reason, "healthy": not r.unhealthy,
-             "state": "disabled" if not r.enabled else "unhealthy" if r.unhealthy else "ok",
+             "state": feed_state(r),
              "failures": r.failures, "polls": r.polls, "last_success": r.last_success_at,
              "last_polled": r.last_polled_at, "last_status": r.last_status,
              "last_error": r.last_error, "last_error_at": r.last_error_at,

@@ -304,6 +304,11 @@ def feed_counts(session: Session) -> tuple[int, int]:
     return unhealthy or 0, disabled or 0
 
 
+def feed_state(row: FeedRow) -> str:
+    """What the listings call a feed: ``disabled`` (whatever its health), ``unhealthy`` or ``ok``."""
+    return "disabled" if not row.enabled else "unhealthy" if row.unhealthy else "ok"
+
+
 def feeds_with_counts(session: Session) -> list[tuple[FeedRow, int]]:
     """Every feed, by name, with the number of items stored from it."""
     counts = dict(session.execute(select(ItemRow.feed_id, func.count())

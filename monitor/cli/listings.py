@@ -63,19 +63,13 @@ def items_cmd(c: Ctx, as_json: bool, since: str | None, feed: str | None, releva
               limit: int) -> None:
     """Stored items, newest first."""
     from monitor.store.db import sessions
-    from monitor.store.items import item_listing
+    from monitor.store.items import item_dict, item_listing
 
     when = parse_since(since)
     engine = prepared_engine(c, read_only=True)
     with sessions(engine)() as s:
         rows = item_listing(s, since=when, feed=feed, relevant=relevant, limit=limit)
-    out: list[dict[str, Any]] = [{"id": i.id, "feed": name, "title": i.title,
-                                  "url": i.url or i.link,
-            "published": iso(i.published), "first_seen": iso(i.first_seen_at),
-            "summary": i.summary, "language": i.language, "relevant": i.relevant,
-            "score": i.score, "watchlists": i.watchlists, "actors": i.actors,
-            "milestones": [m.get("type") for m in (i.milestones or [])],
-            "story_id": i.story_id} for i, name in rows]
+    out = [_item_json(item_dict(i, name)) for i, name in rows]
     if as_json:
         click.echo(json.dumps(out, ensure_ascii=False))
         return
@@ -135,6 +129,13 @@ def milestones_cmd(c: Ctx, as_json: bool, watchlist: str | None, show_id: str | 
                 click.echo(f"  withdrawn {d['withdrawn_at']}: {d['withdrawn_reason']}")
             for i in d["items"]:
                 click.echo(f"  - {i['published']}  {i['feed']}: {i['title']}  {i['url']}")
+
+
+def _item_json(item: dict[str, Any]) -> dict[str, Any]:
+    """An item of ``items --json``: the API's item (same keys, same order), but with ISO times
+    and its milestones by type only."""
+    return {**item, "published": iso(item["published"]), "first_seen": iso(item["first_seen"]),
+            "milestones": [m.get("type") for m in item["milestones"]]}
 
 
 def _marked(text: str, spans: list[list[int]]) -> str:

@@ -16,6 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from monitor.dashboard.filters import Filters
 from monitor.model import EvidenceSpan
 from monitor.store.feeds import feed_state
+from monitor.store.items import item_dict
 from monitor.store.tables import (
     AlertRow,
     DeliveryAttemptRow,
@@ -48,14 +49,6 @@ def _page(q: Any, f: Filters) -> Any:
 
 def _count(session: Session, q: Any) -> int:
     return int(session.scalar(select(func.count()).select_from(q.order_by(None).subquery())) or 0)
-
-
-def item_dict(i: ItemRow, feed: str) -> dict[str, Any]:
-    return {"id": i.id, "feed": feed, "title": i.title, "url": i.url or i.link,
-            "published": i.published, "first_seen": i.first_seen_at, "summary": i.summary,
-            "language": i.language, "relevant": i.relevant, "score": i.score,
-            "watchlists": list(i.watchlists or []), "actors": list(i.actors or []),
-            "milestones": list(i.milestones or []), "story_id": i.story_id}
 
 
 def milestone_dict(m: MilestoneRow) -> dict[str, Any]:

@@ -325,6 +325,15 @@ def item_text(row: ItemRow) -> ItemText:
                     url=row.url)
 
 
+def item_dict(i: ItemRow, feed: str) -> dict[str, Any]:
+    """A stored item as the dashboard and the API list it (times left as datetimes)."""
+    return {"id": i.id, "feed": feed, "title": i.title, "url": i.url or i.link,
+            "published": i.published, "first_seen": i.first_seen_at, "summary": i.summary,
+            "language": i.language, "relevant": i.relevant, "score": i.score,
+            "watchlists": list(i.watchlists or []), "actors": list(i.actors or []),
+            "milestones": list(i.milestones or []), "story_id": i.story_id}
+
+
 def item_listing(session: Session, *, since: datetime | None = None, feed: str | None = None,
                  relevant: bool = False, limit: int = 100) -> list[tuple[ItemRow, str]]:
     """Stored items with their feed's name, newest (published, else first seen) first."""

@@ -10,6 +10,7 @@ import click
 
 from monitor.cli.common import Ctx, ago, handle_errors, iso, parse_since, pass_ctx, prepared_engine
 from monitor.errors import MonitorError
+from monitor.model import MilestoneAlert
 
 
 @click.command("feeds")
@@ -89,27 +90,12 @@ def milestones_cmd(c: Ctx, as_json: bool, watchlist: str | None, show_id: str | 
     """Detected milestones, newest first."""
     from monitor.alerts.outbox import milestone_alert
     from monitor.store.db import sessions
-    from monitor.store.milestones import milestone_listing
+    from monitor.store.milestones import milestone_dict, milestone_listing
 
     engine = prepared_engine(c, read_only=True)
-    out: list[dict[str, Any]] = []
     with sessions(engine)() as s:
-        for m in milestone_listing(s, watchlist=watchlist, id_prefix=show_id):
-            a = milestone_alert(s, m)
-            out.append({"id": m.id, "type": m.type, "type_title": m.type_title,
-                        "watchlist": m.watchlist, "title": m.title, "status": m.status,
-                        "severity": m.severity, "event_at": iso(m.event_at),
-                        "first_seen": iso(m.first_seen_at), "sources": m.sources,
-                        "alerted": m.alerted, "stale": m.stale, "evidence": m.evidence,
-                        "highlights": [list(h) for h in a.highlights],
-                        "evidence_at": ({"item_id": a.item_id, **a.evidence_at.to_json()}
-                                        if a.evidence_at else None),
-                        "reason": a.reason.to_json() if a.reason else None,
-                        "withdrawn_at": iso(m.withdrawn_at) if m.withdrawn_at else None,
-                        "withdrawn_reason": m.withdrawn_reason,
-                        "confidence": m.confidence, "rule": m.rule,
-                        "items": [{"title": i.title, "url": i.url, "feed": i.feed,
-                                   "published": iso(i.published)} for i in a.items]})
+        out = [_milestone_json(milestone_dict(m), milestone_alert(s, m))
+               for m in milestone_listing(s, watchlist=watchlist, id_prefix=show_id)]
     if show_id and not out:
         raise MonitorError(f"no milestone with id {show_id!r}")
     if as_json:
@@ -136,6 +122,27 @@ def _item_json(item: dict[str, Any]) -> dict[str, Any]:
     and its milestones by type only."""
     return {**item, "published": iso(item["published"]), "first_seen": iso(item["first_seen"]),
             "milestones": [m.get("type") for m in item["milestones"]]}
+
+
+# ``milestones --json``: its keys, in its order (scripts read it), which differ from the API's
+_MILESTONE_KEYS = ("id", "type", "type_title", "watchlist", "title", "status", "severity",
+                   "event_at", "first_seen", "sources", "alerted", "stale", "evidence",
+                   "highlights", "evidence_at", "reason", "withdrawn_at", "withdrawn_reason",
+                   "confidence", "rule", "items")
+
+
+def _milestone_json(ms: dict[str, Any], alert: MilestoneAlert) -> dict[str, Any]:
+    """A milestone of ``milestones --json``: the API's milestone ``ms`` gives the values they
+    share; times are ISO strings, and the evidence span, reason, rule and sources are the
+    alert's (what a webhook receiver is sent)."""
+    own = {"event_at": iso(ms["event_at"]), "first_seen": iso(ms["first_seen"]),
+           "withdrawn_at": iso(ms["withdrawn_at"]),
+           "evidence_at": ({"item_id": alert.item_id, **alert.evidence_at.to_json()}
+                           if alert.evidence_at else None),
+           "reason": alert.reason.to_json() if alert.reason else None, "rule": alert.rule,
+           "items": [{"title": i.title, "url": i.url, "feed": i.feed,
+                      "published": iso(i.published)} for i in alert.items]}
+    return {k: own[k] if k in own else ms[k] for k in _MILESTONE_KEYS}
 
 
 def _marked(text: str, spans: list[list[int]]) -> str:

@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from monitor.dashboard.filters import Filters
-from monitor.model import EvidenceSpan
 from monitor.store.feeds import feed_state
 from monitor.store.items import item_dict
+from monitor.store.milestones import milestone_dict
 from monitor.store.tables import (
     AlertRow,
     DeliveryAttemptRow,
@@ -49,22 +49,6 @@ def _page(q: Any, f: Filters) -> Any:
 
 def _count(session: Session, q: Any) -> int:
     return int(session.scalar(select(func.count()).select_from(q.order_by(None).subquery())) or 0)
-
-
-def milestone_dict(m: MilestoneRow) -> dict[str, Any]:
-    return {"id": m.id, "watchlist": m.watchlist, "type": m.type, "type_title": m.type_title,
-            "title": m.title, "status": m.status, "severity": m.severity,
-            "event_at": m.event_at, "first_seen": m.first_seen_at, "last_seen": m.last_seen_at,
-            "sources": m.sources, "evidence": m.evidence, "confidence": m.confidence,
-            "actors": list(m.actors or []), "triggers": list(m.triggers or []),
-            "highlights": _highlights(m.evidence_at), "reason": m.reason,
-            "withdrawn_at": m.withdrawn_at, "withdrawn_reason": m.withdrawn_reason,
-            "alerted": m.alerted, "stale": m.stale, "items": []}
-
-
-def _highlights(at: dict[str, Any] | None) -> list[list[int]]:
-    span = EvidenceSpan.from_json(at)
-    return [list(h) for h in span.highlights()] if span else []
 
 
 def _source_items(session: Session, ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:

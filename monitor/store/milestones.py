@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from monitor.model import EvidenceSpan
 from monitor.store.sql import chunks
 from monitor.store.tables import (
     AlertRow,
@@ -230,6 +231,24 @@ def milestone_sources(session: Session, milestone_id: str) -> list[tuple[ItemRow
 
 def get_milestone(session: Session, milestone_id: str) -> MilestoneRow | None:
     return session.get(MilestoneRow, milestone_id)
+
+
+def milestone_dict(m: MilestoneRow) -> dict[str, Any]:
+    """A milestone as the dashboard and the API list it (times left as datetimes; ``items``
+    empty, for the caller to fill)."""
+    return {"id": m.id, "watchlist": m.watchlist, "type": m.type, "type_title": m.type_title,
+            "title": m.title, "status": m.status, "severity": m.severity,
+            "event_at": m.event_at, "first_seen": m.first_seen_at, "last_seen": m.last_seen_at,
+            "sources": m.sources, "evidence": m.evidence, "confidence": m.confidence,
+            "actors": list(m.actors or []), "triggers": list(m.triggers or []),
+            "highlights": _highlights(m.evidence_at), "reason": m.reason,
+            "withdrawn_at": m.withdrawn_at, "withdrawn_reason": m.withdrawn_reason,
+            "alerted": m.alerted, "stale": m.stale, "items": []}
+
+
+def _highlights(at: dict[str, Any] | None) -> list[list[int]]:
+    span = EvidenceSpan.from_json(at)
+    return [list(h) for h in span.highlights()] if span else []
 
 
 def add_milestone(session: Session, **columns: Any) -> MilestoneRow:

@@ -77,9 +77,13 @@ class _QuietServer(uvicorn.Server):
         yield
 
 
-def make_server(app: Starlette, listen: str) -> uvicorn.Server:
+def make_server(app: Starlette, listen: str, *, own_signals: bool = False) -> uvicorn.Server:
+    """A uvicorn server for ``app`` at ``listen`` (HOST:PORT; an IPv6 host in brackets).
+
+    The daemon handles SIGTERM/SIGINT/SIGHUP itself, so the server installs no handlers
+    unless ``own_signals`` (``monitor web``: no daemon, uvicorn stops on them)."""
     host, _, port = listen.rpartition(":")
     host = host.strip("[]")
     config = uvicorn.Config(app, host=host, port=int(port), log_config=None, access_log=False,
                             lifespan="off")
-    return _QuietServer(config)
+    return uvicorn.Server(config) if own_signals else _QuietServer(config)

@@ -28,11 +28,10 @@ def _port_free(host: str, port: int) -> bool:
 @handle_errors
 def web(c: Ctx, listen: str | None) -> None:
     """Serve the web dashboard and JSON API on their own (no polling)."""
-    import uvicorn
-
     from monitor.app import open_database
     from monitor.config import HttpConfig
     from monitor.dashboard import build_web_app, check_access_config
+    from monitor.web import make_server
 
     config = c.config
     if listen:
@@ -48,10 +47,7 @@ def web(c: Ctx, listen: str | None) -> None:
         app = build_web_app(engine, config)
         host, _, port = config.http.listen.rpartition(":")
         click.echo(f"dashboard: http://{host}:{port}/", err=True)
-        server = uvicorn.Server(uvicorn.Config(app, host=host.strip("[]"), port=int(port),
-                                               log_config=None, access_log=False,
-                                               lifespan="off"))
-        server.run()
+        make_server(app, config.http.listen, own_signals=True).run()
     finally:
         engine.dispose()
 

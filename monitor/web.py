@@ -19,9 +19,10 @@ from monitor.store.db import Engine, ping
 
 
 class Health:
-    """What /healthz and /readyz report; the scheduler updates ``last_tick``."""
+    """What /healthz and /readyz report; the scheduler updates ``last_tick``. Without
+    ``tick_seconds`` there is no scheduler to watch (``monitor web``): the database decides."""
 
-    def __init__(self, engine: Engine, tick_seconds: float) -> None:
+    def __init__(self, engine: Engine, tick_seconds: float | None = None) -> None:
         self.engine = engine
         self.tick_seconds = tick_seconds
         self.last_tick: float | None = None
@@ -29,6 +30,8 @@ class Health:
         self.ready = False
 
     def scheduler_alive(self) -> bool:
+        if self.tick_seconds is None:
+            return True
         # the scheduler ticks every tick_seconds; allow a slow tick (a big poll batch) too
         ref = self.last_tick if self.last_tick is not None else self.started
         return time.monotonic() - ref < max(120.0, 10 * self.tick_seconds)
@@ -38,19 +41,28 @@ class Health:
         return failure is None, failure
 
 
-def build_app(health: Health, metrics: Metrics,
-              refresh: Callable[[], None] | None = None,
-              extra_routes: list[Any] | None = None) -> Starlette:
-    """The Starlette app served at ``http.listen``."""
+def health_route(health: Health) -> Route:
+    """``/healthz``: 200 when the database answers and the scheduler, if any, ticks; else 503."""
 
     async def healthz(_: Request) -> Response:
         db_ok, err = await asyncio.to_thread(health.database_ok)
         alive = health.scheduler_alive()
-        body = {"status": "ok" if db_ok and alive else "failing", "scheduler": alive,
-                "database": db_ok}
-        if err:
+        body: dict[str, Any] = {"status": "ok" if db_ok and alive else "failing"}
+        if health.tick_seconds is not None:
+            body["scheduler"] = alive
+        body["database"] = db_ok
+        # `monitor web`'s probe has only ever answered status and database
+        if err and health.tick_seconds is not None:
             body["error"] = err
         return JSONResponse(body, status_code=200 if db_ok and alive else 503)
+
+    return Route("/healthz", healthz)
+
+
+def build_app(health: Health, metrics: Metrics,
+              refresh: Callable[[], None] | None = None,
+              extra_routes: list[Any] | None = None) -> Starlette:
+    """The Starlette app served at ``http.listen``."""
 
     async def readyz(_: Request) -> Response:
         db_ok, _err = await asyncio.to_thread(health.database_ok)
@@ -64,7 +76,7 @@ def build_app(health: Health, metrics: Metrics,
         return PlainTextResponse(metrics.render(),
                                  media_type="text/plain; version=0.0.4; charset=utf-8")
 
-    routes = [Route("/healthz", healthz), Route("/readyz", readyz),
+    routes = [health_route(health), Route("/readyz", readyz),
               Route("/metrics", metrics_view)]
     return Starlette(routes=routes + (extra_routes or []))
 

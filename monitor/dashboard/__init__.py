@@ -14,14 +14,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from importlib.resources import files
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from monitor.config import Config
@@ -29,7 +26,8 @@ from monitor.dashboard.api import Api
 from monitor.dashboard.atom import AtomFeeds
 from monitor.dashboard.auth import Access, DashboardMiddleware, check_access_config
 from monitor.dashboard.views import Pages
-from monitor.store.db import Engine, ping
+from monitor.store.db import Engine
+from monitor.web import Health, health_route
 
 __all__ = ["build_web_app", "check_access_config", "dashboard_app", "routes"]
 
@@ -53,13 +51,4 @@ def routes(engine: Engine, config: Config) -> list[BaseRoute]:
 
 def build_web_app(engine: Engine, config: Config) -> Starlette:
     """``monitor web``: the dashboard with /healthz (200 when the database answers)."""
-
-    def db_ok() -> bool:
-        return ping(engine) is None
-
-    async def healthz(_: Request) -> Response:
-        ok = await asyncio.to_thread(db_ok)
-        return JSONResponse({"status": "ok" if ok else "failing", "database": ok},
-                            status_code=200 if ok else 503)
-
-    return Starlette(routes=[Route("/healthz", healthz), *routes(engine, config)])
+    return Starlette(routes=[health_route(Health(engine)), *routes(engine, config)])

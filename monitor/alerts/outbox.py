@@ -37,7 +37,7 @@ from monitor.store.outbox import (
     record_delivery,
     set_last_digest,
 )
-from monitor.store.tables import MilestoneRow
+from monitor.store.tables import FeedRow, ItemRow, MilestoneRow
 
 log = get_logger("monitor.alerts")
 
@@ -87,11 +87,15 @@ def _health_from_json(d: dict[str, Any]) -> FeedHealthAlert:
                            watchlists=tuple(d.get("watchlists", ())))
 
 
+def _source_ref(item: ItemRow, feed: FeedRow) -> SourceRef:
+    """A stored item as an alert names it (undated items by when they were first seen)."""
+    return SourceRef(title=item.title, url=item.url or item.link, feed=feed.name,
+                     published=item.published or item.first_seen_at, outlet=feed.outlet)
+
+
 def milestone_alert(session: Session, ms: MilestoneRow) -> MilestoneAlert:
     """Build the alert of a milestone from the database, with its sources as they are now."""
-    sources = tuple(SourceRef(title=i.title, url=i.url or i.link, feed=f.name,
-                              published=i.published or i.first_seen_at, outlet=f.outlet)
-                    for i, f in milestone_sources(session, ms.id))
+    sources = tuple(_source_ref(i, f) for i, f in milestone_sources(session, ms.id))
     at = EvidenceSpan.from_json(ms.evidence_at)
     return MilestoneAlert(id=ms.id, type=ms.type, type_title=ms.type_title,
                           watchlist=ms.watchlist, watchlist_version=ms.watchlist_version,
@@ -351,9 +355,7 @@ def enqueue_digests(session: Session, config: Config, now: datetime) -> int:
 
 def _load_digest(session: Session, payload: dict[str, Any]) -> Digest:
     rows = [get_milestone(session, mid) for mid in payload.get("milestones", [])]
-    items = tuple(SourceRef(title=i.title, url=i.url or i.link, feed=f.name,
-                            published=i.published or i.first_seen_at, outlet=f.outlet)
-                  for i, f in items_with_feeds(session, payload.get("items", [])))
+    items = tuple(_source_ref(i, f) for i, f in items_with_feeds(session, payload.get("items", [])))
     return Digest(start=datetime.fromisoformat(payload["start"]),
                   end=datetime.fromisoformat(payload["end"]),
                   milestones=tuple(milestone_alert(session, r) for r in rows if r is not None),

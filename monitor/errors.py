@@ -10,7 +10,9 @@
     ├── ParseCrash           the parser failed on a body in a way it should not (a bug)
     ├── WorkerDied           a parse worker exited or broke the protocol with a job in hand
     ├── StoreError           the database refused or is unreachable: exit status 1
-    └── DeliveryError        an alert could not be delivered (``retryable``: try again)
+    ├── DeliveryError        an alert could not be delivered (``retryable``: try again)
+    └── FilterError          a dashboard or API query parameter is unusable (also a
+                             ValueError); the page or the API answers 400 with its message
 
 ``monitor.cli`` maps them to exit codes in one place; everything else catches broadly only
 at the per-feed and per-delivery boundary.
@@ -86,3 +88,7 @@ class DeliveryError(MonitorError):
         self.status = status
         self.retry_after = retry_after  # seconds the receiver asked us to wait (429/503)
         super().__init__(f"channel {channel}: {message}")
+
+
+class FilterError(MonitorError, ValueError):
+    """A query parameter has a value we cannot use; the message names it."""

@@ -17,7 +17,8 @@ from starlette.routing import Route
 
 from monitor.config import Config
 from monitor.dashboard import queries
-from monitor.dashboard.filters import MAX_PER_PAGE, FilterError, Filters, parse_filters
+from monitor.dashboard.filters import MAX_PER_PAGE, Filters, parse_filters
+from monitor.errors import FilterError
 from monitor.model import iso
 from monitor.store.db import Engine
 

@@ -9,13 +9,11 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from monitor.errors import FilterError
+
 MAX_PER_PAGE = 200
 DEFAULT_PER_PAGE = 50
 TRUE = ("1", "true", "yes", "on")
-
-
-class FilterError(ValueError):
-    """A query parameter has a value we cannot use; the message names it."""
 
 
 @dataclass(frozen=True)

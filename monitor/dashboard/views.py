@@ -21,7 +21,8 @@ from starlette.routing import Route
 
 from monitor.config import Config
 from monitor.dashboard import queries
-from monitor.dashboard.filters import FilterError, Filters, parse_filters
+from monitor.dashboard.filters import Filters, parse_filters
+from monitor.errors import FilterError
 from monitor.model import iso
 from monitor.store.db import Engine
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
 from urllib.parse import urlencode
@@ -47,9 +47,6 @@ class Filters:
             else:
                 params[k] = str(v)
         return urlencode({k: v for k, v in params.items() if v != ""})
-
-    def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if k != "raw"}
 
 
 def _zone(name: str | None) -> tzinfo:

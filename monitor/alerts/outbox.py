@@ -198,7 +198,7 @@ class Deliverer:
                 ms = None
                 health = None
                 if r.event == "milestone" and r.milestone_id:
-                    mrow = s.get(MilestoneRow, r.milestone_id)
+                    mrow = get_milestone(s, r.milestone_id)
                     if mrow is not None:
                         ms = milestone_alert(s, mrow)
                 elif r.event == "feed_health":

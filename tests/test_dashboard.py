@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 import warnings
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -147,6 +148,12 @@ def test_feed_text_is_escaped_everywhere(client: TestClient) -> None:
         assert "<b>today" not in r.text, path
     assert "&lt;script&gt;window.__pwned" in client.get("/items").text
     assert "HTTP 503 &lt;html&gt;" in client.get("/feeds").text
+
+
+def test_feeds_page_counts_each_feeds_items(client: TestClient) -> None:
+    page = client.get("/feeds").text
+    assert re.search(r'<a href="[^"]*/items\?feed=wire">2</a>', page), page
+    assert "built-in method" not in page
 
 
 def test_security_headers(client: TestClient) -> None:

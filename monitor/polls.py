@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,7 +19,7 @@ from monitor.store.db import Session, sessionmaker
 from monitor.store.feeds import FeedPatch, FeedState, attempt, mark_silent
 from monitor.store.tables import FeedRow
 
-log = get_logger("monitor.pipeline")
+log = get_logger("monitor.polls")
 
 
 @dataclass
@@ -37,9 +37,10 @@ class CycleSummary:
     errors: list[str] = field(default_factory=list)
 
     def add(self, other: CycleSummary) -> None:
-        for name in ("feeds", "ok", "not_modified", "unchanged", "failed", "items_new",
-                     "relevant", "milestones_new", "alerts_queued"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        """Count ``other`` in: every count summed, an outage in either, errors of both."""
+        for f in fields(self):
+            if type(getattr(self, f.name)) is int:      # the counts (not the outage flag)
+                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
         self.local_outage = self.local_outage or other.local_outage
         self.errors.extend(other.errors)
 

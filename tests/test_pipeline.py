@@ -605,3 +605,15 @@ def test_failing_polls_do_not_grow_the_batches(feed_server: FeedServer, run: Any
         assert s.failed == 12
         return sizes
     assert set(run(config, Clock(NOW), go)) == {2}
+
+
+def test_a_cycle_summary_adds_every_count() -> None:
+    from dataclasses import fields
+
+    from monitor.polls import CycleSummary
+
+    counts = [f.name for f in fields(CycleSummary) if f.name not in ("local_outage", "errors")]
+    a = CycleSummary(**{n: i + 1 for i, n in enumerate(counts)}, errors=["a"])
+    a.add(CycleSummary(**{n: 10 for n in counts}, local_outage=True, errors=["b"]))
+    assert [getattr(a, n) for n in counts] == [i + 11 for i in range(len(counts))]
+    assert a.local_outage and a.errors == ["a", "b"]

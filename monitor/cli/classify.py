@@ -121,7 +121,10 @@ def reclassify_cmd(c: Ctx, since: str | None) -> None:
     when = parse_since(since)
     engine = prepared_engine(c)
     pipe = build_pipeline(c.config, engine, c.classifier())
-    n, created, withdrawn = pipe.reclassify(since=when)
-    asyncio.run(pipe.aclose())
+    try:
+        n, created, withdrawn = pipe.reclassify(since=when)
+    finally:
+        asyncio.run(pipe.aclose())
+        engine.dispose()
     click.echo(f"reclassified {n} items; {created} new milestones (not alerted); "
                f"{withdrawn} withdrawn")

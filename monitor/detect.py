@@ -17,12 +17,11 @@ from monitor.classify import Classifier
 from monitor.config import Config
 from monitor.log import get_logger
 from monitor.metrics import Metrics
-from monitor.model import Classification
+from monitor.model import Classification, ItemText
 from monitor.runtime import crash_point
 from monitor.store.db import Session, sessionmaker
 from monitor.store.items import (
     StoredItem,
-    item_text,
     items_after,
     rows_by_id,
     save_classification,
@@ -94,7 +93,7 @@ class Detector:
         found = Detected()
         with make.begin() as s:
             for row in unclassified_items(s, limit):
-                c = self.classifier.classify(item_text(row), now=now)
+                c = self.classifier.classify(ItemText.of(row, str(row.id)), now=now)
                 save_classification(s, row, c, now)
                 self._tally(found, c)
                 if c.milestones:
@@ -118,7 +117,7 @@ class Detector:
                 found = Detected()
                 hits: dict[int, set[tuple[str, str]]] = {}
                 for row in rows:
-                    c = self.classifier.classify(item_text(row), now=now)
+                    c = self.classifier.classify(ItemText.of(row, str(row.id)), now=now)
                     save_classification(s, row, c, now)
                     hits[row.id] = {(m.watchlist, m.type) for m in c.milestones}
                     if c.milestones:

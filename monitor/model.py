@@ -90,6 +90,15 @@ class ItemText:
     language: str | None = None
     url: str | None = None
 
+    @classmethod
+    def of(cls, item: Any, id: str = "") -> ItemText:
+        """What the classifier reads of a parsed item (``ParsedItem``) or a stored one
+        (``ItemRow``): one rule for both, so that reclassifying a stored item reads what its
+        first classification read."""
+        return cls(id=id, title=item.title or "", summary=item.summary or "",
+                   content=item.content or "", published=item.published,
+                   language=item.language, url=item.url)
+
 
 @dataclass(frozen=True)
 class TimeAnchor:

@@ -29,7 +29,7 @@ from typing import Any, BinaryIO
 
 from monitor.classify import Classifier
 from monitor.errors import ParseError
-from monitor.model import Classification, ItemText, ParsedFeed, ParsedItem
+from monitor.model import Classification, ItemText, ParsedFeed
 
 log = logging.getLogger("monitor.workers")
 
@@ -57,13 +57,6 @@ class ParseOutcome:
     error: str | None = None              # ParseError: not a feed (the feed's failure)
     crash: str | None = None              # a bug or a dead worker: logged with its traceback
     classes: dict[str, Classification] = field(default_factory=dict)  # identity → result
-
-
-def parsed_item_text(it: ParsedItem) -> ItemText:
-    """The text the classifier reads for a parsed (not yet stored) item."""
-    return ItemText(id="", title=it.title or "", summary=it.summary or "",
-                    content=it.content or "", published=it.published, language=it.language,
-                    url=it.url)
 
 
 def _key(identity: str) -> bytes:
@@ -99,7 +92,7 @@ def parse_job(job: ParseJob, classifier: Classifier | None) -> ParseOutcome:
     try:
         for it in feed.items:
             if it.identity not in out.classes and _key(it.identity) not in known:
-                c = classifier.classify(parsed_item_text(it), now=job.now)
+                c = classifier.classify(ItemText.of(it), now=job.now)
                 if not (c.relevant or c.score or c.watchlists or c.actors or c.milestones):
                     # Most items: "nothing here", equal for all of them. One object for all
                     # is pickled once (then referenced) and unpickled once by the daemon.

@@ -35,6 +35,7 @@ from monitor.metrics import Metrics
 from monitor.model import (
     Classification,
     FetchResult,
+    ItemText,
     ParsedItem,
 )
 from monitor.policy import (
@@ -64,7 +65,6 @@ from monitor.workers import (
     ParseJob,
     Workers,
     known_items,
-    parsed_item_text,
 )
 
 log = get_logger("monitor.pipeline")
@@ -391,7 +391,7 @@ class Pipeline:
             found = done.get(id(it))
             if found is not None:
                 return found
-            return self.classifier.classify(parsed_item_text(it),
+            return self.classifier.classify(ItemText.of(it),
                                             now=polled_at.get(id(it), now))
         return classify
 

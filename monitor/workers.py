@@ -35,7 +35,6 @@ from monitor.parse_job import (
     frame,
     known_items,
     parse_job,
-    parsed_item_text,
 )
 
 __all__ = [
@@ -45,7 +44,6 @@ __all__ = [
     "WorkerDied",
     "Workers",
     "known_items",
-    "parsed_item_text",
     "worker_count",
 ]
 

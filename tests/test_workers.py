@@ -20,7 +20,8 @@ from sqlalchemy import func, select
 from monitor.app import build_pipeline
 from monitor.classify import Classifier, load_watchlists
 from monitor.config import Config
-from monitor.parse_job import parse_job, parsed_item_text
+from monitor.model import ItemText
+from monitor.parse_job import parse_job
 from monitor.pipeline import Pipeline
 from monitor.store.db import make_engine, upgrade
 from monitor.store.tables import FetchAttemptRow, ItemRow
@@ -91,7 +92,7 @@ def test_every_nothing_here_result_of_a_body_is_one_object(classifier: Classifie
     out = parse_job(_job(body), classifier)
     assert out.feed is not None and len(out.classes) == 7
     for it in out.feed.items:
-        assert out.classes[it.identity] == classifier.classify(parsed_item_text(it), now=NOW)
+        assert out.classes[it.identity] == classifier.classify(ItemText.of(it), now=NOW)
     quiet = [c for c in out.classes.values() if not c.relevant]
     assert len(quiet) == 6 and all(c is quiet[0] for c in quiet)
     assert sum(c.relevant for c in out.classes.values()) == 1

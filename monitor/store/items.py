@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from monitor.model import Classification, ItemText, ParsedItem, identity_key
+from monitor.model import Classification, ParsedItem, identity_key
 from monitor.store.sql import chunks, one_of, placeholder
 from monitor.store.stories import relink, story_ids
 from monitor.store.tables import (
@@ -316,13 +316,6 @@ def items_after(session: Session, after_id: int, limit: int,
     if since is not None:
         q = q.where(func.coalesce(ItemRow.published, ItemRow.first_seen_at) >= since)
     return list(session.scalars(q))
-
-
-def item_text(row: ItemRow) -> ItemText:
-    """A stored item as the classifier reads it."""
-    return ItemText(id=str(row.id), title=row.title or "", summary=row.summary or "",
-                    content=row.content or "", published=row.published, language=row.language,
-                    url=row.url)
 
 
 def item_dict(i: ItemRow, feed: str) -> dict[str, Any]:

@@ -20,36 +20,38 @@ from monitor.model import MilestoneAlert
 def feeds_cmd(c: Ctx, as_json: bool) -> None:
     """Each feed's health: last success, last error, failures, next poll, items."""
     from monitor.store.db import sessions
-    from monitor.store.feeds import feed_state, feeds_with_counts
+    from monitor.store.feeds import feed_dict, feeds_with_counts
 
     engine = prepared_engine(c, read_only=True)
     now = datetime.now(UTC)
     with sessions(engine)() as s:
-        listed = feeds_with_counts(s)
-    rows = [r for r, _n in listed]
-    counts = {r.id: n for r, n in listed}
-    out: list[dict[str, Any]] = [{"name": r.name, "url": r.current_url or r.url,
-                                  "enabled": r.enabled,
-            "in_config": r.in_config, "disabled_reason": r.disabled_reason,
-            "healthy": not r.unhealthy, "failures": r.failures, "polls": r.polls,
-            "last_success": iso(r.last_success_at), "last_error": r.last_error,
-            "last_error_at": iso(r.last_error_at), "last_status": r.last_status,
-            "next_poll": iso(r.next_check_at), "items": counts.get(r.id, 0)} for r in rows]
+        feeds = [feed_dict(r, n) for r, n in feeds_with_counts(s)]
     if as_json:
-        click.echo(json.dumps(out, ensure_ascii=False, indent=1))
+        click.echo(json.dumps([_feed_json(f) for f in feeds], ensure_ascii=False, indent=1))
         return
-    if not out:
+    if not feeds:
         click.echo("no feeds yet (they appear after the first `monitor poll --once` or `run`)")
         return
-    w = max(len(r["name"]) for r in out)
+    w = max(len(f["name"]) for f in feeds)
     click.echo(f"{'feed':{w}}  {'state':9} {'fail':>4} {'items':>6}  {'last ok':>9}  "
                f"{'next poll':>9}  last error")
-    for r, row in zip(out, rows, strict=True):
-        state = feed_state(row)
-        err = (r["last_error"] or "")[:70] if r["failures"] or state != "ok" else ""
-        click.echo(f"{r['name']:{w}}  {state:9} {r['failures']:>4} {r['items']:>6}  "
-                   f"{ago(row.last_success_at, now):>9}  {ago(row.next_check_at, now):>9}  "
+    for f in feeds:
+        err = (f["last_error"] or "")[:70] if f["failures"] or f["state"] != "ok" else ""
+        click.echo(f"{f['name']:{w}}  {f['state']:9} {f['failures']:>4} {f['items']:>6}  "
+                   f"{ago(f['last_success'], now):>9}  {ago(f['next_poll'], now):>9}  "
                    f"{err}")
+
+
+# ``feeds --json``: its keys, in its order (scripts read it), a subset of the API's
+_FEED_KEYS = ("name", "url", "enabled", "in_config", "disabled_reason", "healthy", "failures",
+              "polls", "last_success", "last_error", "last_error_at", "last_status",
+              "next_poll", "items")
+_FEED_TIMES = frozenset({"last_success", "last_error_at", "next_poll"})
+
+
+def _feed_json(feed: dict[str, Any]) -> dict[str, Any]:
+    """A feed of ``feeds --json``: the API's feed, its keys as above, with ISO times."""
+    return {k: iso(feed[k]) if k in _FEED_TIMES else feed[k] for k in _FEED_KEYS}
 
 
 @click.command("items")

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from monitor.dashboard.filters import Filters
-from monitor.store.feeds import feed_state
+from monitor.store.feeds import feed_dict, feeds_with_counts
 from monitor.store.items import item_dict
 from monitor.store.milestones import milestone_dict
 from monitor.store.tables import (
@@ -146,18 +146,7 @@ def list_items(engine: Engine, f: Filters) -> tuple[list[dict[str, Any]], int]:
 
 def list_feeds(engine: Engine) -> list[dict[str, Any]]:
     with Session(engine) as s:
-        counts = dict(s.execute(select(ItemRow.feed_id, func.count())
-                                .group_by(ItemRow.feed_id)).tuples().all())
-        rows = list(s.scalars(select(FeedRow).order_by(FeedRow.name)))
-    return [{"name": r.name, "url": r.current_url or r.url, "language": r.language,
-             "outlet": r.outlet, "enabled": r.enabled, "in_config": r.in_config,
-             "disabled_reason": r.disabled_reason, "healthy": not r.unhealthy,
-             "state": feed_state(r),
-             "failures": r.failures, "polls": r.polls, "last_success": r.last_success_at,
-             "last_polled": r.last_polled_at, "last_status": r.last_status,
-             "last_error": r.last_error, "last_error_at": r.last_error_at,
-             "next_poll": r.next_check_at, "interval": r.interval_s,
-             "items": counts.get(r.id, 0)} for r in rows]
+        return [feed_dict(r, n) for r, n in feeds_with_counts(s)]
 
 
 def list_alerts(engine: Engine, f: Filters) -> tuple[list[dict[str, Any]], int]:

@@ -315,3 +315,16 @@ def feeds_with_counts(session: Session) -> list[tuple[FeedRow, int]]:
                                   .group_by(ItemRow.feed_id)).tuples().all())
     return [(r, counts.get(r.id, 0)) for r in session.scalars(select(FeedRow)
                                                                .order_by(FeedRow.name))]
+
+
+def feed_dict(r: FeedRow, items: int) -> dict[str, Any]:
+    """A feed as the dashboard and the API list it (times left as datetimes), with the
+    number of its stored items."""
+    return {"name": r.name, "url": r.current_url or r.url, "language": r.language,
+            "outlet": r.outlet, "enabled": r.enabled, "in_config": r.in_config,
+            "disabled_reason": r.disabled_reason, "healthy": not r.unhealthy,
+            "state": feed_state(r),
+            "failures": r.failures, "polls": r.polls, "last_success": r.last_success_at,
+            "last_polled": r.last_polled_at, "last_status": r.last_status,
+            "last_error": r.last_error, "last_error_at": r.last_error_at,
+            "next_poll": r.next_check_at, "interval": r.interval_s, "items": items}

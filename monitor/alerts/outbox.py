@@ -145,7 +145,6 @@ class Deliverer:
     """Sends due outbox rows to their channels and records every attempt."""
 
     def __init__(self, config: Config, sessions: sessionmaker[Session], *, owner: str,
-                 client: Client | None = None,
                  clock: Callable[[], datetime], rng: random.Random | None = None,
                  echo: Callable[[str], None] | None = None,
                  on_outcome: Callable[[str, str], None] | None = None) -> None:
@@ -155,8 +154,7 @@ class Deliverer:
         self.clock = clock
         self.rng = rng or random.Random()
         self.channels: dict[str, AnyChannel] = {c.name: c for c in config.alerts.channels}
-        self._client = client
-        self._own_client = client is None
+        self._client: Client | None = None     # made at the first webhook
         self.echo = echo or (lambda s: print(s, file=sys.stdout, flush=True))
         self.on_outcome = on_outcome
 
@@ -167,7 +165,7 @@ class Deliverer:
         await self.aclose()
 
     async def aclose(self) -> None:
-        if self._client is not None and self._own_client:
+        if self._client is not None:
             await self._client.aclose()
             self._client = None
 

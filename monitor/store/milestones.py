@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     bindparam,
@@ -121,6 +121,14 @@ def milestone_stories(session: Session, ids: Iterable[str]) -> dict[str, set[int
     return out
 
 
+class _Span(NamedTuple):
+    """A watchlist's milestones with an event between ``lo`` and ``hi``, read at once."""
+
+    lo: datetime
+    hi: datetime
+    rows: list[MilestoneRow]
+
+
 class MilestoneCache:
     """Milestone candidates and their stories for one transaction, read in few queries.
 
@@ -139,7 +147,7 @@ class MilestoneCache:
         self.span = span
         self._locked = False
         self._stories: dict[str, set[int]] = {}
-        self._rows: dict[str, tuple[datetime, datetime, list[MilestoneRow]]] = {}
+        self._rows: dict[str, _Span] = {}
 
     def candidates(self, watchlist: str, type_: str, around: datetime,
                    window: timedelta) -> list[MilestoneRow]:
@@ -148,17 +156,17 @@ class MilestoneCache:
             self._locked = True
         lo, hi = around - window, around + window
         got = self._rows.get(watchlist)
-        if got is None or lo < got[0] or hi > got[1]:
+        if got is None or lo < got.lo or hi > got.hi:
             reach = 2 * max(window, self.span)
             rows = milestone_candidates(self.session, watchlist, around - reach, around + reach)
-            got = self._rows[watchlist] = (around - reach, around + reach, rows)
-        return [m for m in got[2] if m.type == type_ and lo <= m.event_at <= hi]
+            got = self._rows[watchlist] = _Span(around - reach, around + reach, rows)
+        return [m for m in got.rows if m.type == type_ and lo <= m.event_at <= hi]
 
     def created(self, row: MilestoneRow, story: int) -> None:
         """A milestone this transaction opened, with the story of its first source."""
         got = self._rows.get(row.watchlist)
-        if got is not None and got[0] <= row.event_at <= got[1]:
-            got[2].append(row)
+        if got is not None and got.lo <= row.event_at <= got.hi:
+            got.rows.append(row)
         self._stories[row.id] = {story}
 
     def new_story(self, milestone_id: str, story: int) -> bool:

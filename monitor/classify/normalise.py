@@ -62,7 +62,6 @@ _ABBREV = frozenset({
 })
 _ASCII_TOKEN_BYTES = bytes(c if chr(c) in "0123456789abcdefghijklmnopqrstuvwxyz'" else 32
                            for c in range(256))
-BELARUSIAN_LETTERS = frozenset("іўІЎ")
 _BE_RE = re.compile("[іўІЎ]")
 _CYR_RE = re.compile("[\u0400-\u04ff]+")     # runs: a count of letters with few matches
 _LATIN_RE = re.compile("[A-Za-z]+")

@@ -102,11 +102,11 @@ def caused(doc: Document, spans: Spans, start: int) -> Cue:
     return None
 
 
-def denied(doc: Document, spans: Spans, sent: int) -> bool:
+def denied(spans: Spans, sent: int) -> bool:
     return bool(_hits(spans, "denial", sent) or _hits(spans, "denial", 0))
 
 
-def retrospective(doc: Document, spans: Spans, sent: int) -> bool:
+def retrospective(spans: Spans, sent: int) -> bool:
     """The sentence frames what it says as a look back (a watchlist's own words; the
     genre of a whole item is read from its title, see ``reading``)."""
     return bool(_hits(spans, "retrospective", sent))
@@ -118,8 +118,7 @@ def future(doc: Document, spans: Spans, sent: int, clause: int | None = None) ->
                for s, _e in _hits(spans, "future", sent))
 
 
-def historical(doc: Document, spans: Spans, start: int, end: int, use_after: bool = True
-               ) -> Cue:
+def historical(doc: Document, spans: Spans, start: int, use_after: bool = True) -> Cue:
     """The trigger's clause is set before the item's event by its wording: "since her
     confirmation", "after the easing of sanctions", a when-clause ("..., when Minsk
     expelled"), or a watchlist's own ``historical`` words. Dates are read by ``temporal``."""

@@ -138,8 +138,7 @@ def sides_of(m: Mention) -> tuple[str, ...]:
     return m.sides
 
 
-def side_ok(scan: Scan, doc: Document, side: str, scope: str, sent: int, senior: bool
-             ) -> tuple[bool, bool]:
+def side_ok(scan: Scan, side: str, scope: str, sent: int, senior: bool) -> tuple[bool, bool]:
     """(found, found inside the sentence itself)."""
     found_elsewhere = False
     for m in scan.mentions:

@@ -165,7 +165,7 @@ def _guard(rule: Rule, doc: Document, scan: Scan, reading: Reading, start: int, 
     if "cause" not in allow and (cue := _partner_caused(rule, doc, scan, start, end)):
         return "cause", cue
     if "historical" not in allow and (cue := guards.historical(
-            doc, scan.guards, start, end, "after" not in allow)) and \
+            doc, scan.guards, start, "after" not in allow)) and \
             not reading.dated_after(cue[0]) and not _after_but_current(
                 doc, scan, reading, cue, start, end) and not _when_current(
                 doc, scan, reading, cue, start, end):
@@ -236,8 +236,8 @@ def _when_current(doc: Document, scan: Scan, reading: Reading, cue: tuple[int, i
 _DISCUSSING = frozenset({"negation", "hedge", "intention", "discussion", "appeal"})
 
 
-def _both_sides(rule: Rule, doc: Document, scan: Scan, sent: int) -> bool:
-    return all(side_ok(scan, doc, side, scope, sent, False)[0]
+def _both_sides(rule: Rule, scan: Scan, sent: int) -> bool:
+    return all(side_ok(scan, side, scope, sent, False)[0]
                for side, scope in rule.sides.items())
 
 
@@ -284,17 +284,17 @@ def evaluate_rule(type_id: str, rule: Rule, ctx: Context, sent: int) -> Fired | 
             ctx.reject(type_id, rule, sent, f"not:{g}")
             return None
     allow = rule.allow
-    if "denial" not in allow and guards.denied(doc, scan.guards, sent):
+    if "denial" not in allow and guards.denied(scan.guards, sent):
         ctx.reject(type_id, rule, sent, "denial")
-        ctx.discussed |= doc.sent_zone[sent] != BODY and _both_sides(rule, doc, scan, sent)
+        ctx.discussed |= doc.sent_zone[sent] != BODY and _both_sides(rule, scan, sent)
         return None
-    if "retrospective" not in allow and guards.retrospective(doc, scan.guards, sent):
+    if "retrospective" not in allow and guards.retrospective(scan.guards, sent):
         ctx.reject(type_id, rule, sent, "retrospective")
         return None
     conf = rule.confidence
     any_in_sentence = False
     for side, scope in rule.sides.items():
-        found, inside = side_ok(scan, doc, side, scope, sent, side in rule.senior)
+        found, inside = side_ok(scan, side, scope, sent, side in rule.senior)
         if not found:
             ctx.reject(type_id, rule, sent, f"side:{side}")
             return None

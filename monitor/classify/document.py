@@ -157,7 +157,8 @@ class Cleaned(NamedTuple):
 def clean_item(item: ItemText) -> Cleaned:
     """An item's cleaned title and body (the fields read after the title) and its language."""
     fields = read_fields(item)
-    title = clean(fields[0][1])
+    _, title_source = fields[0]
+    title = clean(title_source)
     body = "\n\n".join(c for c in (clean(text) for _, text in fields[1:]) if c)
     lang = detect_language(title + " " + body[:500], item.language)
     # A Belarusian text under an "en" label (a feed's default): the letters tell, without
@@ -192,7 +193,8 @@ def build_document(item: ItemText, now: datetime | None = None,
     clause = 0
     glue = set(language(lang).conjunctions)   # "после того, как": one clause
     fields = read_fields(item)
-    main = fields[-1][0] if len(fields) > 1 else None
+    last_name, _ = fields[-1]
+    main = last_name if len(fields) > 1 else None
     for name, source in fields:
         doc.fields[name] = source
         cleaned, omap = clean_mapped(source)

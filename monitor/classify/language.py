@@ -66,10 +66,11 @@ class Phrases:
         self._prefixed: list[tuple[Phrase, Any]] = []
         for spec, value in items:
             for phrase in _phrases(str(spec)):
-                if phrase[0][1]:
+                first, first_is_prefix = phrase[0]
+                if first_is_prefix:
                     self._prefixed.append((phrase, value))
                 else:
-                    self._by_first.setdefault(phrase[0][0], []).append((phrase, value))
+                    self._by_first.setdefault(first, []).append((phrase, value))
         for lst in self._by_first.values():
             lst.sort(key=lambda pv: -len(pv[0]))
 

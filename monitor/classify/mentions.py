@@ -51,7 +51,8 @@ def collect(wl: Watchlist, doc: Document, actor_hits: list[tuple[int, int, int]]
         sent = doc.sent_of[s]
         side = actor.side
         if actor.kind == "title":
-            best: tuple[int, str, bool] | None = None
+            # the country word nearest to the title: its distance, side and government
+            best_dist, best_side, best_government = 0, None, False
             for other, os_, oe in sided:
                 if doc.sent_of[os_] != sent or other.side is None:
                     continue
@@ -61,12 +62,12 @@ def collect(wl: Watchlist, doc: Document, actor_hits: list[tuple[int, int, int]]
                 # of a verb ("МИД уведомил Вашингтон")
                 between = doc.tokens[oe + 1:s] if oe < s else doc.tokens[e + 1:os_]
                 if 0 < dist <= 3 and all(t in _TITLE_LINKS for t in between) and (
-                        best is None or dist < best[0]):
-                    best = (dist, other.side, other.government)
-            if best is not None and not best[2]:
-                continue    # "opposition leader": not an official of either side
-            if best is not None:
-                side = best[1]
+                        best_side is None or dist < best_dist):
+                    best_dist, best_side, best_government = dist, other.side, other.government
+            if best_side is not None:
+                if not best_government:
+                    continue    # "opposition leader": not an official of either side
+                side = best_side
         weight = actor.relevance_weight
         if side is None and actor.default_side is not None:
             # "the Foreign Minister" with no country next to it: the side the title

@@ -318,8 +318,9 @@ def evaluate_rule(type_id: str, rule: Rule, ctx: Context, sent: int) -> Fired | 
             continue
         voided = _guard(rule, doc, scan, ctx.reading, start, end)
         if voided is not None:
-            last = (voided[0], None, voided[1])
-            if voided[0] in _DISCUSSING and doc.sent_zone[sent] != BODY:
+            reason, cue = voided
+            last = (reason, None, cue)
+            if reason in _DISCUSSING and doc.sent_zone[sent] != BODY:
                 ctx.discussed = True
             continue
         verdict = ctx.reading.verdict(type_id, start, end, future,
@@ -354,7 +355,7 @@ def find_milestones(wl: Watchlist, doc: Document, scan: Scan, reading: Reading,
                     continue
                 fired_in.setdefault(type_id, set()).add(sent)
                 prev = found.get(type_id)
-                if prev is None or _better(doc, sent, res, prev[0], prev[1]):
+                if prev is None or _better(doc, sent, res, prev):
                     found[type_id] = (sent, res, rule)
     hits: list[MilestoneHit] = []
     for type_id, (sent, res, rule) in found.items():
@@ -388,11 +389,12 @@ def find_milestones(wl: Watchlist, doc: Document, scan: Scan, reading: Reading,
     return hits, ctx.rejected or [], ctx.discussed
 
 
-def _better(doc: Document, sent: int, res: Fired, prev_sent: int, prev: Fired) -> bool:
+def _better(doc: Document, sent: int, res: Fired, prev: tuple[int, Fired, Rule]) -> bool:
     """The evidence to show: a lead sentence before the title before the body, then the
-    most confident rule."""
+    most confident rule (``prev``: the sentence, result and rule found before)."""
+    prev_sent, prev_res, _rule = prev
     rank = _ZONE_RANK[doc.sent_zone[sent]]
     prev_rank = _ZONE_RANK[doc.sent_zone[prev_sent]]
     if rank != prev_rank:
         return rank < prev_rank
-    return res.confidence > prev.confidence + 1e-9
+    return res.confidence > prev_res.confidence + 1e-9

@@ -200,10 +200,10 @@ class Reader:
         t = toks[i]
         n = _number(lang, t)
         # "<n> <unit> ago"; "two years later" tells a story of the past
-        if n is not None:
-            u = self._unit_after(toks, i + 1, hi)
-            if u is not None and u[1] + 1 < hi:
-                unit, j = u[0], u[1] + 1
+        if n is not None and (u := self._unit_after(toks, i + 1, hi)) is not None:
+            unit, k = u
+            j = k + 1
+            if j < hi:
                 if toks[j] in lang.ago or toks[j] in lang.after:
                     d = ref - timedelta(days=n * _UNIT_DAYS[unit])
                     kind = "ago" if toks[j] in lang.ago else "after"
@@ -214,10 +214,11 @@ class Reader:
             j = i + 1
             while j < hi and toks[j] in lang.approximately:
                 j += 1
-            if j < hi and _number(lang, toks[j]) is not None:
-                u = self._unit_after(toks, j + 1, hi)
-                if u is not None and _UNIT_DAYS[u[0]] >= _UNIT_DAYS["month"]:
-                    return Anchor(i, u[1], "past")
+            if j < hi and _number(lang, toks[j]) is not None and \
+                    (u := self._unit_after(toks, j + 1, hi)) is not None:
+                unit, k = u
+                if _UNIT_DAYS[unit] >= _UNIT_DAYS["month"]:
+                    return Anchor(i, k, "past")
         unit = lang.units.get(t)
         if unit is not None and i + 1 < hi and toks[i + 1] in lang.ago and n is None:
             # "weeks earlier", "years ago": a few of them, two at the least
@@ -300,16 +301,19 @@ class Reader:
                 and 1 <= int(toks[i + 1]) <= _MAX_DAY_NUMBER:
             day, end = int(toks[i + 1]), i + 1
         year = _year(toks[end + 1]) if end + 1 < hi else None
-        rel = lang_rel = None
+        rel_years: int | None = None               # "в марте прошлого года": -1
+        rel_length = 0
         if year is None and end + 1 < hi:
-            lang_rel = self.lang.relative.match(toks, end + 1, hi)
-            if lang_rel is not None and lang_rel[1][0] == "year":
-                rel = int(lang_rel[1][1])          # "в марте прошлого года"
+            found = self.lang.relative.match(toks, end + 1, hi)
+            if found is not None:
+                length, (unit, offset) = found
+                if unit == "year":
+                    rel_years, rel_length = int(offset), length
         if year is not None:
             end += 1
-        elif rel is not None and lang_rel is not None:
-            year = ref.year + rel
-            end += lang_rel[0]
+        elif rel_years is not None:
+            year = ref.year + rel_years
+            end += rel_length
         else:
             # The occurrence that is meant: the next one when the sentence speaks of the
             # future or sets a deadline ("by September 1"), else the latest one.

@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from monitor.errors import ConfigError
+from monitor.model import DEDUPE_WINDOW
 from monitor.policy import PollPolicy
 
 DEFAULT_CONFIG = Path("config/monitor.yaml")
@@ -113,7 +114,7 @@ class ScheduleConfig(_Model):
 
 class AlertingConfig(_Model):
     max_item_age: Duration = 72 * 3600.0  # 0 turns the gate off
-    dedupe_window: Duration = 14 * 86400.0
+    dedupe_window: Duration = DEDUPE_WINDOW
     dedupe_windows: dict[str, Duration] = Field(default_factory=dict)  # per milestone type
     min_sources: int = 1                  # confirmation: distinct sources before alerting
     realert_on_status: list[str] = Field(default_factory=list)  # e.g. [completed]

@@ -12,6 +12,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 IDENTITY_MAX = 512          # characters of an item's identity the items table keeps
+# seconds: ``alerting.dedupe_window``'s default. Later reports of a milestone within it are
+# the same event, and the classifier reads a clause dated further back as background.
+DEDUPE_WINDOW = 14 * 86400.0
 
 
 def identity_key(identity: str) -> str:

@@ -24,10 +24,10 @@ from monitor.classify.language import LANGUAGES, language
 from monitor.classify.matcher import Matcher
 from monitor.classify.mentions import Scan, collect, relevance
 from monitor.classify.normalise import lower
-from monitor.classify.reading import DEFAULT_WINDOW_DAYS, Reading
+from monitor.classify.reading import Reading
 from monitor.classify.rules import find_milestones
 from monitor.classify.watchlist import Watchlist, load_watchlist, load_watchlists
-from monitor.model import Classification, ItemText, MilestoneHit, Rejection
+from monitor.model import DEDUPE_WINDOW, Classification, ItemText, MilestoneHit, Rejection
 
 if TYPE_CHECKING:
     from monitor.config import Config
@@ -49,7 +49,7 @@ class Classifier:
 
     def __init__(self, watchlists: list[Watchlist],
                  windows: Mapping[str, float] | None = None,
-                 default_window: float = DEFAULT_WINDOW_DAYS * 86400.0) -> None:
+                 default_window: float = DEDUPE_WINDOW) -> None:
         """``windows``: seconds per milestone type (``alerting.dedupe_windows``) and
         ``default_window`` (``alerting.dedupe_window``): a clause dated before an item by
         more than its type's window reports background, not news."""

@@ -30,8 +30,9 @@ from monitor.classify.temporal import (
     relation,
     when,
 )
+from monitor.model import DEDUPE_WINDOW
 
-DEFAULT_WINDOW_DAYS = 14
+DEFAULT_WINDOW_DAYS = round(DEDUPE_WINDOW / 86400)     # ``Reading(doc)``: the config's default
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,33 @@ _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARN
            "error": logging.ERROR}
 
 
+class _LogStream:
+    """The log's stream, for a daemon that must outlive it: a line that cannot be written (a
+    closed pipe, a full disk) is dropped instead of raising in the code that logged it -- a
+    signal handler's log line must not keep the daemon from stopping."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return int(self._stream.write(text))
+        except (OSError, ValueError):           # ValueError: the stream was closed
+            return 0
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except (OSError, ValueError):
+            pass
+
+    def isatty(self) -> bool:
+        try:
+            return bool(self._stream.isatty())
+        except (OSError, ValueError):
+            return False
+
+
 def setup_logging(level: str = "info", fmt: str = "auto", stream: Any = None) -> None:
     """Configure structlog and the standard library once, for the CLI.
 
@@ -25,7 +52,7 @@ def setup_logging(level: str = "info", fmt: str = "auto", stream: Any = None) ->
     feed of a poll cycle writes); third-party stdlib records reach the same stream
     through a handler that runs the same processors and renderer.
     """
-    stream = stream or sys.stderr
+    stream = _LogStream(stream or sys.stderr)
     as_json = fmt == "json" or (fmt == "auto" and not stream.isatty())
     threshold = _LEVELS.get(level, logging.INFO)
     shared: list[Any] = [

@@ -139,8 +139,8 @@ class Daemon:
         return list(routes(self.engine, self.config))
 
     def stop(self) -> None:
+        self._stop.set()                # first: nothing may keep a stop from being seen
         log.info("stop_requested")
-        self._stop.set()
 
     def request_reload(self) -> None:
         self._reload = True

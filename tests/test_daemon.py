@@ -124,3 +124,24 @@ def test_shipped_config_starts_without_network(tmp_path: Path) -> None:
     assert p.returncode == 0, err
     assert "Traceback" not in err, err[err.find("Traceback") - 300:][:3000]
     assert "maximum number of running instances" not in err     # a slow tick is no warning
+
+
+def test_the_daemon_stops_when_its_log_pipe_is_gone(tmp_path: Path, sqlite_url: str) -> None:
+    """`monitor run 2>&1 | head -1` and then SIGTERM: the log lines can no longer be written,
+    and the daemon still stops, with status 0."""
+    cfg = tmp_path / "monitor.yaml"
+    write(cfg, sqlite_url, [], free_port())
+    p = start(cfg, "--no-http")
+    assert p.stderr is not None
+    while '"daemon_started"' not in p.stderr.readline():
+        assert p.poll() is None, "the daemon exited before it started"
+    p.stderr.close()                    # the reader is gone: every later write is EPIPE
+    p.send_signal(signal.SIGTERM)
+    try:
+        assert p.wait(timeout=30) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        assert p.stdout is not None
+        p.stdout.close()

@@ -1,8 +1,8 @@
 """The lxml fast path gives exactly feedparser's items, on the whole corpus and hostile inputs.
 
-For every corpus file the fast path accepts, every ParsedItem field except ``raw`` (and the
-ParsedFeed's title, link, language, version and warning) equals what the feedparser path
-gives. Run with ``-s`` to see how many files and items take the fast path.
+The fast path accepts exactly the corpus files in ``FAST_PATH_FILES``, and for each of them
+every ParsedItem field except ``raw`` (and the ParsedFeed's title, link, language, version and
+warning) equals what the feedparser path gives. Run with ``-s`` to see how many files and items take the fast path.
 """
 
 from __future__ import annotations
@@ -27,6 +27,55 @@ FILES = sorted(p.name for p in CORPUS.glob("*") if p.name != "FEEDPARSER-BASELIN
     if CORPUS.is_dir() else []
 COVERAGE: dict[str, tuple[bool, int]] = {}
 ITEM_FIELDS = [f.name for f in fields(ParsedItem) if f.name != "raw"]
+# The corpus files the fast path takes today (108 of 242; the corpus is fixed by SHA256SUMS).
+# A file leaving this set is a lost speed-up, a file joining it is newly compared field by field:
+# either way, look at why and update the set.
+FAST_PATH_FILES = frozenset({
+    "Feeder__atom_cornucopia.xml", "Feeder__atom_cowboy.xml", "Feeder__atom_research_rsc.xml",
+    "Feeder__atom_utdelningsseglaren.xml", "Feeder__empty_slash_comment.xml",
+    "Feeder__golem-de.xml", "Feeder__openstreetmap.xml", "Feeder__rss_anime2you.xml",
+    "Feeder__rss_cornucopia.xml", "Feeder__rss_cowboy.xml", "Feeder__rss_cyklistbloggen.xml",
+    "Feeder__rss_diskuse.xml", "Feeder__rss_fz.xml", "Feeder__rss_fz_2022.xml",
+    "Feeder__rss_geekpark.xml", "Feeder__rss_golem_2.xml", "Feeder__rss_lawnchair.xml",
+    "Feeder__rss_lemonde.xml", "Feeder__rss_londoner.xml", "Feeder__rss_nixers_newsletter.xml",
+    "Feeder__rss_ukrnet.xml", "RSParser__489.rss", "RSParser__4fsodonline.atom",
+    "RSParser__EMarley.rss", "RSParser__KatieFloyd.rss", "RSParser__allthis.atom",
+    "RSParser__dcrainmaker.xml", "RSParser__donthitsave.xml", "RSParser__kc0011.rss",
+    "RSParser__manton.rss", "RSParser__monkeydom.rss", "RSParser__natasha.xml",
+    "RSParser__phpxml.rss", "RSParser__russcox.atom", "RSParser__scriptingNews.rss",
+    "RSParser__theomnishow.rss", "feed-rs__atom_example_4.xml", "feed-rs__atom_example_5.xml",
+    "feed-rs__atom_example_reddit.xml", "feed-rs__atom_mediarss_reddit_1.xml",
+    "feed-rs__rss_0.91_encoding_1.xml", "feed-rs__rss_0.91_encoding_2.xml",
+    "feed-rs__rss_0.91_missing_id.xml", "feed-rs__rss_2.0_cloudflare.xml",
+    "feed-rs__rss_2.0_element_io.xml", "feed-rs__rss_2.0_encoding_1.xml",
+    "feed-rs__rss_2.0_example_3.xml", "feed-rs__rss_2.0_example_4.xml",
+    "feed-rs__rss_2.0_example_5.xml", "feed-rs__rss_2.0_example_6.xml",
+    "feed-rs__rss_2.0_ghost_2.xml", "feed-rs__rss_2.0_heated.xml",
+    "feed-rs__rss_2.0_ilgiornale.xml", "feed-rs__rss_2.0_ilmessaggero.xml",
+    "feed-rs__rss_2.0_kdist.xml", "feed-rs__rss_2.0_matrix.xml", "feed-rs__rss_2.0_nbcny.xml",
+    "feed-rs__rss_2.0_reddit.xml", "feed-rs__rss_2.0_rps.xml", "feed-rs__rss_2.0_spiegel.xml",
+    "feed-rs__rss_2.0_wirecutter.xml", "feedjira__AtomFeedWithSpacesAroundEquals.xml",
+    "feedjira__FeedjiraBlog.xml", "feedjira__RSSWithComments.xml", "feedjira__TenderLovemaking.xml",
+    "feedjira__google_alerts_atom.xml", "gofeed__rss_feed_leading_spaces.xml",
+    "huginn__onethingwell.rss", "huginn__slickdeals.atom",
+    "mediacloud-rss-fetcher__real-korean-times.rss", "miniflux__encoding_ISO-8859-1.xml",
+    "miniflux__encoding_WINDOWS-1251.xml", "miniflux__koi8r.xml", "miniflux__large_atom.xml",
+    "miniflux__large_rss.xml", "miniflux__urdu_UTF8.xml", "node-feedparser__category-feed.xml",
+    "node-feedparser__iconv.xml", "node-feedparser__relative-channel-image-url.xml",
+    "node-feedparser__rss-with-relative-urls.xml", "node-feedparser__wapowellness.xml",
+    "picoFeed__fulltextrss.xml", "picoFeed__googleblog.xml", "picoFeed__groovehq.xml",
+    "picoFeed__ibash.ru.xml", "picoFeed__resorts.xml", "picoFeed__rue89.xml",
+    "picoFeed__sametmax.xml", "picoFeed__univers_freebox.xml", "picoFeed__xakep.ru.xml",
+    "rss-parser__content-encoded.rss", "rss-parser__encoding.rss", "rss-parser__heise.atom",
+    "rss-parser__item-itunes-episodeType.rss", "rss-parser__itunes-href.rss",
+    "rss-parser__itunes-keywords-array.rss", "rss-parser__itunes-keywords-astext.rss",
+    "rss-parser__many-links.rss", "rss2email__disqus-feed.rss",
+    "rss2email__fastmailstatus-feed.rss", "rss2email__nodejs-feed1.xml",
+    "rss2email__nodejs-feed2.xml", "rss2email__nodejs-feed3.xml", "rss2email__quiltville-feed.atom",
+    "rss2email__tails-feed.rss", "rss2email__tumblr-feed.rss",
+    "simplepie__feed-with-whitespace-before-xml-declaration.xml",
+    "simplepie__feed_rss-2.0_for_file_mock.xml",
+})
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -81,6 +130,7 @@ def test_fast_path_matches_feedparser_on_corpus(name: str) -> None:
     accepted = _accepted(body)
     quick, slow = _both(body, f"https://corpus.test/{name}")
     COVERAGE[name] = (accepted, 0 if isinstance(slow, str) else len(slow.items))
+    assert accepted == (name in FAST_PATH_FILES), f"fast path accepted {name}: {accepted}"
     if accepted:
         _assert_same(quick, slow, name)
         assert not isinstance(quick, str)

@@ -414,27 +414,60 @@ def test_per_host_gap_uses_the_injected_clock(httpserver: HTTPServer) -> None:
     assert slept == [1.5, 1.5] and now[0] == 1003.0   # starts at t, t+1.5, t+3.0
 
 
-def test_global_and_per_host_concurrency_are_bounded(raw_server: Any) -> None:
-    active = [0, 0]                              # current, peak
-    lock = threading.Lock()
+@pytest.mark.parametrize(("hosts", "limits"), [
+    (["feeds.test"] * 4, {"per_host_connections": 2, "max_connections": 20}),
+    (["a.test", "b.test", "c.test", "d.test"], {"per_host_connections": 2, "max_connections": 2}),
+], ids=["per-host", "global"])
+def test_global_and_per_host_concurrency_are_bounded(raw_server: Any, hosts: list[str],
+                                                     limits: dict[str, int]) -> None:
+    """Four requests under a limit of two: two are in flight at once, never more.
 
-    def slow(conn: socket.socket) -> None:
-        with lock:
-            active[0] += 1
-            active[1] = max(active[1], active[0])
-        server.stop.wait(0.05)
-        with lock:
-            active[0] -= 1
+    The server holds every request until two are held and every connection the fetcher has
+    resolved (each new connection asks our resolver) has arrived; only then are they released.
+    A fetcher that let more than two through would have resolved them before sending the
+    first (its tasks all reach the resolver before any connection is up), so they would be
+    held and counted too. A request is counted down before its response goes out, so one let
+    through only after another finished is never counted beside it."""
+    state = {"resolved": 0, "arrived": 0, "active": 0, "peak": 0}
+    changed = threading.Condition()
+    released = threading.Event()
+
+    def held(conn: socket.socket) -> None:
+        with changed:
+            state["arrived"] += 1
+            state["active"] += 1
+            state["peak"] = max(state["peak"], state["active"])
+            changed.notify_all()
+        released.wait(10)
+        with changed:
+            state["active"] -= 1
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
 
-    server = raw_server(slow)
+    server = raw_server(held)
 
-    async def many(fetcher: Fetcher) -> list[FetchResult]:
-        url = f"http://127.0.0.1:{server.port}/"
-        return list(await asyncio.gather(*(fetcher.fetch(url) for _ in range(4))))
-    results = run(many, local_settings(per_host_connections=2))
-    assert all(r.ok for r in results)
-    assert active[1] <= 2
+    async def resolver(host: str, port: int) -> list[str]:
+        with changed:
+            state["resolved"] += 1
+        return ["127.0.0.1"]
+
+    def two_held_and_no_more_coming() -> bool:
+        with changed:
+            return changed.wait_for(lambda: state["active"] >= 2
+                                    and state["arrived"] == state["resolved"], timeout=10)
+
+    async def many(fetcher: Fetcher) -> tuple[bool, list[FetchResult]]:
+        fetches = asyncio.gather(*(fetcher.fetch(f"http://{host}:{server.port}/")
+                                   for host in hosts))
+        try:
+            held_two = await asyncio.to_thread(two_held_and_no_more_coming)
+        finally:
+            released.set()
+        return held_two, list(await fetches)
+    held_two, results = run(many, local_settings(total_timeout=30.0, read_timeout=30.0,
+                                                 **limits), resolver=resolver)
+    assert held_two, f"two requests were never in flight at once: {state}"
+    assert [r.error for r in results] == [None] * 4
+    assert state["peak"] == 2 and state["resolved"] == 4
 
 
 def test_request_validators_not_sent_without_values(httpserver: HTTPServer) -> None:

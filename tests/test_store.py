@@ -8,15 +8,19 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, select
+from alembic.script import ScriptDirectory
+from sqlalchemy import func, inspect, select
 
 from monitor.config import Config, FeedConfig
+from monitor.errors import StoreError
 from monitor.model import ParsedItem
 from monitor.store.db import (
     SQLITE_BUSY_MS,
     SQLITE_WAL_PAGES,
+    current_revision,
     ensure_schema,
     make_engine,
+    migrations_dir,
     sessions,
 )
 from monitor.store.feeds import (
@@ -49,10 +53,19 @@ def test_migrations_match_models(engine: Any) -> None:
 
 
 def test_ensure_schema_upgrades_empty_sqlite(sqlite_url: str) -> None:
+    head = ScriptDirectory(migrations_dir()).get_current_head()
     eng = make_engine(sqlite_url)
-    ensure_schema(eng, auto=False, create=True)  # an empty SQLite file gets its schema
-    ensure_schema(eng, auto=False, create=True)
-    eng.dispose()
+    try:
+        assert current_revision(eng) is None and not inspect(eng).get_table_names()
+        with pytest.raises(StoreError, match="run `monitor db upgrade` first"):
+            ensure_schema(eng, auto=False)      # neither asked to upgrade nor to create
+        ensure_schema(eng, auto=False, create=True)  # an empty SQLite file gets its schema
+        assert current_revision(eng) == head
+        assert set(Base.metadata.tables) <= set(inspect(eng).get_table_names())
+        ensure_schema(eng, auto=False, create=True)  # at head: nothing to do
+        assert current_revision(eng) == head
+    finally:
+        eng.dispose()
 
 
 def test_sqlite_connections_get_their_pragmas(sqlite_url: str) -> None:

@@ -34,11 +34,21 @@ def test_classify_contract_lines_in_order() -> None:
     out = [json.loads(line) for line in r.stdout.splitlines()]
     assert len(out) == len(lines)
     a, bad, no_title, no_id, weather, ru = out
-    assert a["id"] == "a" and a["relevant"] is True and "belarus-us" in a["watchlists"]
-    assert 0 <= a["score"] <= 1 and isinstance(a["actors"], list)
-    (m,) = a["milestones"]
-    assert m["type"] == "ambassador_confirmed" and m["watchlist"] == "belarus-us"
-    assert {"status", "confidence", "evidence"} <= set(m) and m["evidence"]
+    actors = ["senate", "congress", "fisher", "us", "belarus"]
+    assert a == {
+        "id": "a", "relevant": True, "score": 1.0, "watchlists": ["belarus-us"],
+        "actors": actors,
+        "milestones": [{
+            "type": "ambassador_confirmed", "watchlist": "belarus-us", "status": "completed",
+            "confidence": 0.9,
+            "evidence": "Senate confirms Julie Fisher as U.S. ambassador to Belarus",
+            "actors": actors, "triggers": ["confirms"],
+            "rule": "ambassador_confirmed.senate-confirmed",
+            "evidence_at": {"field": "title", "start": 0, "end": 58, "triggers": [[7, 15]]},
+            "reason": {"rule": "ambassador_confirmed.senate-confirmed", "zone": "title",
+                       "basis": "lead", "anchor": None},
+        }],
+    }
     assert bad == {"id": None, "error": bad["error"]} and bad["error"]
     assert no_title["id"] == "b" and "error" in no_title
     assert no_id["id"] is None and "error" in no_id

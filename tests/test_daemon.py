@@ -92,10 +92,13 @@ def test_second_daemon_on_one_sqlite_file_is_refused(tmp_path: Path, sqlite_url:
     write(cfg, sqlite_url, [], free_port())
     first = start(cfg, "--no-http")
     try:
-        lock = Path(sqlite_url.removeprefix("sqlite:///") + ".lock")
-        deadline = time.monotonic() + 20
-        while not (lock.exists() and lock.read_text().strip()) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        # The daemon logs daemon_started once it runs, which is after it took the lock.
+        assert first.stderr is not None
+        for line in first.stderr:
+            if '"daemon_started"' in line:
+                break
+        else:
+            raise AssertionError(f"the first daemon exited with status {first.wait()}")
         second = subprocess.run([sys.executable, "-m", "monitor", "--config", str(cfg), "run",
                                  "--no-http"], capture_output=True, text=True, timeout=60,
                                 check=False)

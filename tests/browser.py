@@ -83,17 +83,21 @@ def serve_dashboard(database: Path, *, showcase: bool = False, **http: Any) -> I
         seed(engine, showcase=showcase)
         port = _free_port()
         app = build_web_app(engine, make_config(f"127.0.0.1:{port}", **http))
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                               log_config=None, access_log=False,
-                                               lifespan="off"))
+        tried = threading.Event()
+
+        class Server(uvicorn.Server):
+            async def startup(self, sockets: Any = None) -> None:
+                try:
+                    await super().startup(sockets=sockets)   # sets started when listening
+                finally:
+                    tried.set()                              # also when it could not listen
+
+        server = Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
+                                       access_log=False, lifespan="off"))
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         try:
-            for _ in range(500):
-                if server.started:
-                    break
-                thread.join(0.01)
-            if not server.started:
+            if not (tried.wait(5) and server.started):
                 raise RuntimeError("uvicorn did not start")
             yield f"http://127.0.0.1:{port}"
         finally:

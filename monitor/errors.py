@@ -10,6 +10,7 @@
     ├── ParseCrash           the parser failed on a body in a way it should not (a bug)
     ├── WorkerDied           a parse worker exited or broke the protocol with a job in hand
     ├── StoreError           the database refused or is unreachable: exit status 1
+    │   └── RevisionError    ``db upgrade --revision`` names no schema revision: exit status 2
     ├── DeliveryError        an alert could not be delivered (``retryable``: try again)
     └── FilterError          a dashboard or API query parameter is unusable (also a
                              ValueError); the page or the API answers 400 with its message
@@ -76,6 +77,12 @@ class WorkerDied(MonitorError):
 
 class StoreError(MonitorError):
     """The database refused an operation or cannot be reached."""
+
+
+class RevisionError(StoreError):
+    """A schema revision asked for does not exist."""
+
+    exit_code = 2
 
 
 class DeliveryError(MonitorError):

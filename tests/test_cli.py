@@ -123,3 +123,33 @@ def test_usage_errors_exit_2() -> None:
     assert monitor("no-such-command").returncode == 2
     assert monitor("poll").returncode == 2  # --once is required
     assert monitor("items", "--since", "yesterday-ish").returncode == 2
+
+
+def _own_config(tmp_path: Path) -> Path:
+    cfg = tmp_path / "monitor.yaml"
+    cfg.write_text(f"database:\n  url: sqlite:///{tmp_path / 'm.db'}\nfeeds:\n"
+                   f"  - name: wire\n    url: https://wire.example.org/rss\n"
+                   f"watchlists: [{REPO / 'config' / 'watchlists' / 'belarus-us.yaml'}]\n",
+                   encoding="utf-8")
+    return cfg
+
+
+def _run(cfg: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "monitor", "--config", str(cfg), *args],
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_unknown_names_and_revisions_are_usage_errors(tmp_path: Path) -> None:
+    cfg = _own_config(tmp_path)
+    bad = _run(cfg, "db", "upgrade", "--revision", "bogus")
+    assert bad.returncode == 2 and "Invalid value for --revision" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    assert _run(cfg, "db", "upgrade").returncode == 0
+    r = _run(cfg, "items", "--feed", "nope")
+    assert r.returncode == 2 and "feeds: no feed named 'nope'" in r.stderr
+    r = _run(cfg, "milestones", "--watchlist", "nope")
+    assert r.returncode == 2 and "watchlists: no watchlist named 'nope'" in r.stderr
+    # known names with nothing stored yet: an empty listing
+    assert (_run(cfg, "items", "--feed", "wire").returncode,
+            _run(cfg, "milestones", "--watchlist", "belarus-us").returncode) == (0, 0)
+

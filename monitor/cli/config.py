@@ -6,6 +6,7 @@ import click
 
 from monitor.cli.common import Ctx, handle_errors, pass_ctx
 from monitor.config import redact
+from monitor.errors import RevisionError
 
 
 @click.command("check-config")
@@ -52,6 +53,9 @@ def db_upgrade(c: Ctx, revision: str) -> None:
 
     engine = c.engine()
     before = current_revision(engine)
-    upgrade(engine, revision)
+    try:
+        upgrade(engine, revision)
+    except RevisionError as exc:
+        raise click.BadParameter(str(exc), param_hint="--revision") from None
     after = current_revision(engine)
     click.echo(f"database schema: {before or 'empty'} -> {after}")

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from monitor.cli.common import Ctx, ago, handle_errors, iso, parse_since, pass_ctx, prepared_engine
-from monitor.errors import MonitorError
+from monitor.errors import ConfigError, MonitorError
 from monitor.model import MilestoneAlert
 
 
@@ -66,12 +66,16 @@ def items_cmd(c: Ctx, as_json: bool, since: str | None, feed: str | None, releva
               limit: int) -> None:
     """Stored items, newest first."""
     from monitor.store.db import sessions
+    from monitor.store.feeds import feed_stored
     from monitor.store.items import item_dict, item_listing
 
     when = parse_since(since)
     engine = prepared_engine(c, read_only=True)
     with sessions(engine)() as s:
         rows = item_listing(s, since=when, feed=feed, relevant=relevant, limit=limit)
+        if feed and not rows and feed not in {f.name for f in c.config.feeds} \
+                and not feed_stored(s, feed):
+            raise ConfigError(c.config.source, "feeds", f"no feed named {feed!r}")
     out = [_item_json(item_dict(i, name)) for i, name in rows]
     if as_json:
         click.echo(json.dumps(out, ensure_ascii=False))
@@ -100,6 +104,8 @@ def milestones_cmd(c: Ctx, as_json: bool, watchlist: str | None, show_id: str | 
                for m in milestone_listing(s, watchlist=watchlist, id_prefix=show_id)]
     if show_id and not out:
         raise MonitorError(f"no milestone with id {show_id!r}")
+    if watchlist and not out and watchlist not in c.classifier().watchlist_names:
+        raise ConfigError(c.config.source, "watchlists", f"no watchlist named {watchlist!r}")
     if as_json:
         click.echo(json.dumps(out, ensure_ascii=False))
         return

@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.errors import StoreError
+from monitor.errors import RevisionError, StoreError
 
 # Engine and Session are named here for the modules outside the store, which import no
 # SQLAlchemy of their own.
@@ -116,8 +116,10 @@ def alembic_config(url: str) -> Any:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision``; raises StoreError when the database refuses."""
+    """Bring the schema to ``revision``; raises StoreError when the database refuses, and
+    RevisionError for a revision that does not exist."""
     from alembic import command
+    from alembic.util import CommandError
 
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     try:
@@ -126,6 +128,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             command.upgrade(cfg, revision)
     except SQLAlchemyError as exc:
         raise StoreError(f"migration failed: {_short(exc)}") from exc
+    except CommandError as exc:
+        raise RevisionError(str(exc)) from exc
 
 
 def current_revision(engine: Engine) -> str | None:

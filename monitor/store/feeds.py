@@ -21,6 +21,7 @@ from sqlalchemy import (
     bindparam,
     column,
     delete,
+    exists,
     func,
     insert,
     or_,
@@ -294,6 +295,11 @@ def mark_silent(session: Session, cutoff: datetime, now: datetime) -> list[FeedR
     for row in rows:
         row.silent_since = now
     return rows
+
+
+def feed_stored(session: Session, name: str) -> bool:
+    """Whether a feed of that name was ever polled (it may have left the config since)."""
+    return bool(session.scalar(select(exists().where(FeedRow.name == name))))
 
 
 def feed_counts(session: Session) -> tuple[int, int]:

@@ -153,3 +153,19 @@ def test_unknown_names_and_revisions_are_usage_errors(tmp_path: Path) -> None:
     assert (_run(cfg, "items", "--feed", "wire").returncode,
             _run(cfg, "milestones", "--watchlist", "belarus-us").returncode) == (0, 0)
 
+
+def test_a_reader_that_stops_early_gets_no_error(tmp_path: Path) -> None:
+    """`monitor classify < big.jsonl | head -1`: no message, SIGPIPE's status (141)."""
+    lines = tmp_path / "in.jsonl"
+    lines.write_text("".join(json.dumps({"id": str(i), "title": f"Weather in Minsk {i}"}) + "\n"
+                             for i in range(3000)), encoding="utf-8")
+    with lines.open("rb") as stdin:
+        p = subprocess.Popen([sys.executable, "-m", "monitor", "--config",
+                              str(_own_config(tmp_path)), "classify"], stdin=stdin,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert p.stdout is not None and p.stderr is not None
+    assert json.loads(p.stdout.readline())["id"] == "0"
+    p.stdout.close()
+    assert p.wait(timeout=120) == 141
+    assert p.stderr.read() == ""
+    p.stderr.close()

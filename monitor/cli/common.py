@@ -4,6 +4,7 @@ error), and reading dates."""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -67,6 +68,12 @@ def handle_errors(fn: F) -> F:
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             sys.exit(130)
+        except BrokenPipeError:
+            # `monitor items | head`: the reader has what it wanted. Quietly, with the status
+            # of a process SIGPIPE ended, as other Unix tools; stdout to /dev/null so that
+            # the interpreter's last flush does not fail again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(141)
         except OSError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)

@@ -36,7 +36,7 @@ from monitor.classify.watchlist import Watchlist
 from monitor.model import Classification, ItemText
 
 WATCHLIST = ROOT / "config" / "watchlists" / "belarus-us.yaml"
-DEV = Path(os.environ.get("MONITOR_DEV_SET", "/work/shared/eval/dev.jsonl"))
+DEV = Path(os.environ.get("MONITOR_DEV_SET", str(ROOT.parent / "shared" / "eval" / "dev.jsonl")))
 SNAPSHOT = Path(os.environ.get("CLASSIFY_SNAPSHOT", "/tmp/clfsnap/snapshot.pkl"))
 NOW = datetime(2026, 8, 15, 12, tzinfo=UTC)
 

@@ -21,7 +21,8 @@ from email.utils import format_datetime
 from html import escape
 from pathlib import Path
 
-DEV = Path(os.environ.get("MONITOR_DEV_SET", "/work/shared/eval/dev.jsonl"))
+DEV = Path(os.environ.get("MONITOR_DEV_SET",
+                         str(Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl")))
 
 _EN = ("the council minister said on monday that talks on trade and energy would resume "  # noqa: SIM905
        "after "

@@ -9,7 +9,6 @@ import click
 
 from monitor.cli import alerts, classify, config, daemon, listings, web
 from monitor.cli.common import Ctx
-from monitor.errors import StoreError
 from monitor.log import setup_logging
 
 
@@ -47,6 +46,3 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
-    except StoreError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 from monitor.alerts.outbox import Deliverer
-from monitor.classify import Classifier, classifier_for
+from monitor.classify import Classifier, load_watchlists
 from monitor.config import Config
 from monitor.fetch import Fetcher
 from monitor.metrics import Metrics
@@ -49,8 +50,11 @@ def open_database(config: Config, *, upgrade: bool | None = None, read_only: boo
 
 
 def build_classifier(config: Config) -> Classifier:
-    """The config's watchlists, read against its dedupe windows (raises ConfigError)."""
-    return classifier_for(config)
+    """The config's watchlists, read against its dedupe windows (raises ConfigError: a
+    watchlist that does not load)."""
+    a = config.alerting
+    return Classifier(load_watchlists([Path(p) for p in config.watchlists]),
+                      windows=a.dedupe_windows, default_window=a.dedupe_window)
 
 
 def build_deliverer(config: Config, engine: Engine, *, owner: str | None = None,

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from monitor.classify.document import build_document, clean_item, item_text, prepare
 from monitor.classify.gate import Gate
@@ -29,10 +28,7 @@ from monitor.classify.rules import find_milestones
 from monitor.classify.watchlist import Watchlist, load_watchlist, load_watchlists
 from monitor.model import DEDUPE_WINDOW, Classification, ItemText, MilestoneHit, Rejection
 
-if TYPE_CHECKING:
-    from monitor.config import Config
-
-__all__ = ["Classifier", "Watchlist", "classifier_for", "load_watchlist", "load_watchlists"]
+__all__ = ["Classifier", "Watchlist", "load_watchlist", "load_watchlists"]
 
 
 class Ref(NamedTuple):
@@ -156,11 +152,3 @@ class Classifier:
             versions={k: v for k, v in self.versions.items()
                       if watchlist is None or k == watchlist},
             rejected=tuple(rejected))
-
-
-def classifier_for(config: Config) -> Classifier:
-    """The classifier a loaded config describes: its watchlists, read against its dedupe
-    windows. Raises ConfigError (a watchlist that does not load)."""
-    a = config.alerting
-    return Classifier(load_watchlists([Path(p) for p in config.watchlists]),
-                      windows=a.dedupe_windows, default_window=a.dedupe_window)

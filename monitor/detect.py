@@ -93,8 +93,7 @@ class Detector:
         found = Detected()
         with make.begin() as s:
             for row in unclassified_items(s, limit):
-                c = self.classifier.classify(ItemText.of(row, str(row.id)), now=now)
-                save_classification(s, row, c, now)
+                c = self._classify_stored(s, row, now)
                 self._tally(found, c)
                 if c.milestones:
                     self.apply(s, row, c, now, found, alert=True)
@@ -117,8 +116,7 @@ class Detector:
                 found = Detected()
                 hits: dict[int, set[tuple[str, str]]] = {}
                 for row in rows:
-                    c = self.classifier.classify(ItemText.of(row, str(row.id)), now=now)
-                    save_classification(s, row, c, now)
+                    c = self._classify_stored(s, row, now)
                     hits[row.id] = {(m.watchlist, m.type) for m in c.milestones}
                     if c.milestones:
                         self.apply(s, row, c, now, found, alert=False)
@@ -126,6 +124,12 @@ class Detector:
                 withdrawn += withdraw_unsupported(s, hits, now, why)
                 done += len(rows)
                 last_id = rows[-1].id
+
+    def _classify_stored(self, s: Session, row: ItemRow, now: datetime) -> Classification:
+        """Classify a stored item again and save the result in its row."""
+        c = self.classifier.classify(ItemText.of(row, str(row.id)), now=now)
+        save_classification(s, row, c, now)
+        return c
 
     @staticmethod
     def _tally(found: Detected, c: Classification) -> None:

@@ -74,8 +74,8 @@ class PollRecorder:
         self._feed_watchlists = {f.name: tuple(f.watchlists) for f in config.feeds}
 
     def finish(self, s: Session, row: FeedPatch, p: Polled, outage: bool,
-                     new: int, now: datetime, summary: CycleSummary,
-                     after: list[Callable[[], None]], attempts: list[dict[str, Any]]) -> None:
+               new: int, now: datetime, summary: CycleSummary,
+               after: list[Callable[[], None]], attempts: list[dict[str, Any]]) -> None:
         feed, result = p.feed, p.result
         if p.crash is not None:
             # A crash in the parser is logged and the feed released, as at the per-feed boundary.
@@ -94,8 +94,7 @@ class PollRecorder:
         decision = decide_next_poll(now=now, interval=feed.interval, failures=feed.failures,
                                     result=policy_result, rng=self.rng, policy=self.policy,
                                     local_outage=outage)
-        self._update(s, row, result, decision, outcome, error, p.body_hash, p.conditional,
-                          now)
+        self._update(s, row, result, decision, outcome, error, p.body_hash, p.conditional, now)
         if new:
             row.last_new_item_at = now
             if row.silent_since is not None:
@@ -123,8 +122,8 @@ class PollRecorder:
         after.append(emit)
 
     def _update(self, s: Session, row: FeedPatch, result: FetchResult,
-                     d: PollDecision, outcome: str, error: str | None, body_hash: str | None,
-                     conditional: bool, now: datetime) -> None:
+                d: PollDecision, outcome: str, error: str | None, body_hash: str | None,
+                conditional: bool, now: datetime) -> None:
         was_unhealthy = row.unhealthy
         row.polls += 1
         row.last_polled_at = now

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from monitor.cli.common import Ctx, handle_errors, iso, pass_ctx, prepared_engine
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import MonitorError
 from monitor.store.db import Engine
 
 
@@ -76,7 +76,7 @@ def alerts_test(c: Ctx, channel: str) -> None:
     from monitor.store.db import sessions
 
     if channel not in {ch.name for ch in c.config.alerts.channels}:
-        raise ConfigError(c.config.source, "alerts.channels", f"no channel named {channel!r}")
+        raise c.unknown("alerts.channels", "channel", channel)
     engine = prepared_engine(c)
     with sessions(engine).begin() as s:
         alert_id = enqueue_test(s, channel, datetime.now(UTC))

@@ -60,7 +60,7 @@ def classify_cmd(c: Ctx, watchlist: str | None, explain: bool) -> None:
     """Read JSON Lines on stdin, write one classification line per input line."""
     clf = c.classifier()
     if watchlist and watchlist not in clf.watchlist_names:
-        raise ConfigError(c.config.source, "watchlists", f"no watchlist named {watchlist!r}")
+        raise c.unknown("watchlists", "watchlist", watchlist)
     out = sys.stdout
     for line in sys.stdin:
         if not line.strip():

@@ -47,6 +47,10 @@ class Ctx:
 
         return open_database(self.config, read_only=read_only, check=False)
 
+    def unknown(self, key: str, what: str, name: str) -> ConfigError:
+        """The error for a ``what`` the config's ``key`` does not name (exit status 2)."""
+        return ConfigError(self.config.source, key, f"no {what} named {name!r}")
+
     def classifier(self) -> Any:
         from monitor.app import build_classifier
 

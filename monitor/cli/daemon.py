@@ -8,7 +8,6 @@ from typing import Any
 import click
 
 from monitor.cli.common import Ctx, handle_errors, pass_ctx, prepared_engine
-from monitor.errors import ConfigError
 
 
 @click.command("run")
@@ -53,7 +52,7 @@ def poll(c: Ctx, once: bool, feeds: tuple[str, ...], no_deliver: bool) -> None:
     known = {f.name for f in config.feeds}
     for name in feeds:
         if name not in known:
-            raise ConfigError(config.source, "feeds", f"no feed named {name!r}")
+            raise c.unknown("feeds", "feed", name)
     classifier = c.classifier()
     engine = prepared_engine(c)
 

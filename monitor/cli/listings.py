@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from monitor.cli.common import Ctx, ago, handle_errors, iso, parse_since, pass_ctx, prepared_engine
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import MonitorError
 from monitor.model import MilestoneAlert
 
 
@@ -75,7 +75,7 @@ def items_cmd(c: Ctx, as_json: bool, since: str | None, feed: str | None, releva
         rows = item_listing(s, since=when, feed=feed, relevant=relevant, limit=limit)
         if feed and not rows and feed not in {f.name for f in c.config.feeds} \
                 and not feed_stored(s, feed):
-            raise ConfigError(c.config.source, "feeds", f"no feed named {feed!r}")
+            raise c.unknown("feeds", "feed", feed)
     out = [_item_json(item_dict(i, name)) for i, name in rows]
     if as_json:
         click.echo(json.dumps(out, ensure_ascii=False))
@@ -105,7 +105,7 @@ def milestones_cmd(c: Ctx, as_json: bool, watchlist: str | None, show_id: str | 
     if show_id and not out:
         raise MonitorError(f"no milestone with id {show_id!r}")
     if watchlist and not out and watchlist not in c.classifier().watchlist_names:
-        raise ConfigError(c.config.source, "watchlists", f"no watchlist named {watchlist!r}")
+        raise c.unknown("watchlists", "watchlist", watchlist)
     if as_json:
         click.echo(json.dumps(out, ensure_ascii=False))
         return

@@ -155,7 +155,7 @@ def test_unknown_names_and_revisions_are_usage_errors(tmp_path: Path) -> None:
 
 
 def test_a_reader_that_stops_early_gets_no_error(tmp_path: Path) -> None:
-    """`monitor classify < big.jsonl | head -1`: no message, SIGPIPE's status (141)."""
+    """`monitor classify < big.jsonl | head -1`: no message, status 1 (output cut short)."""
     lines = tmp_path / "in.jsonl"
     lines.write_text("".join(json.dumps({"id": str(i), "title": f"Weather in Minsk {i}"}) + "\n"
                              for i in range(3000)), encoding="utf-8")
@@ -166,6 +166,6 @@ def test_a_reader_that_stops_early_gets_no_error(tmp_path: Path) -> None:
     assert p.stdout is not None and p.stderr is not None
     assert json.loads(p.stdout.readline())["id"] == "0"
     p.stdout.close()
-    assert p.wait(timeout=120) == 141
+    assert p.wait(timeout=120) == 1
     assert p.stderr.read() == ""
     p.stderr.close()

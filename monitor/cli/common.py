@@ -73,11 +73,11 @@ def handle_errors(fn: F) -> F:
         except KeyboardInterrupt:
             sys.exit(130)
         except BrokenPipeError:
-            # `monitor items | head`: the reader has what it wanted. Quietly, with the status
-            # of a process SIGPIPE ended, as other Unix tools; stdout to /dev/null so that
-            # the interpreter's last flush does not fail again.
+            # `monitor items | head`: the reader has what it wanted, so no message; the output
+            # is incomplete, a runtime failure (the contract's statuses are 0, 1 and 2).
+            # stdout to /dev/null so that the interpreter's last flush does not fail again.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            sys.exit(141)
+            sys.exit(1)
         except OSError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
